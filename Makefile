@@ -1,0 +1,58 @@
+# Reproducible speech-emotion-recognition report.
+#   make report   execute every experiment notebook into reports/*.html (incremental)
+#   make test     run the test suite
+# Variables: DATA_ROOT (corpora folder, default data/), PYTHON (interpreter for the venv).
+
+PYTHON    ?= python3
+VENV      ?= .venv
+DATA_ROOT ?= data
+ONLY      ?=
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+export DATA_ROOT
+export TF_CPP_MIN_LOG_LEVEL = 3
+export PYTHONHASHSEED = 0
+
+.PHONY: help setup report test bench lab data clean list
+
+help:
+	@echo "make report   build reports/index.html (DATA_ROOT=$(DATA_ROOT); demo corpus if absent)"
+	@echo "make test     run the tests"
+	@echo "make bench    feature-extraction speed and memory benchmarks"
+	@echo "make lab      open JupyterLab on notebooks/"
+	@echo "make data     download and verify the real corpora into DATA_ROOT"
+	@echo "make list     list the experiments"
+	@echo "make clean    remove build output (reports/*.html, executed notebooks, caches)"
+
+setup: $(STAMP)
+
+# Re-install only when the pinned requirements or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+report: setup
+	$(PY) -m ser_lib.pipeline --data-root "$(DATA_ROOT)" $(if $(ONLY),--only $(ONLY),)
+
+list: setup
+	@$(PY) -m ser_lib.pipeline --list
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) -m ser_lib.bench --data-root "$(DATA_ROOT)"
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+data: setup
+	$(PY) -m ser_lib.download --dest "$(DATA_ROOT)"
+
+clean:
+	rm -rf reports/*.html reports/*.ipynb reports/.stamps reports/figures reports/models .cache .pytest_cache

@@ -1,0 +1,285 @@
+"""The report pipeline: params YAML → papermill → executed notebook → HTML → index.
+
+Each ``params/<experiment>.yaml`` names its notebook and sets that notebook's parameters
+(one schema: see :func:`load_experiment`). :func:`run_all` executes, in order, every
+experiment whose inputs changed since its last run — the notebook, the params file, any
+``ser_lib`` source, the data root and whether the data is real — into
+``reports/<experiment>.ipynb`` and ``reports/<experiment>.html``, then rebuilds
+``reports/index.html``. A failing experiment does not stop the others; the command exits
+non-zero at the end and names it.
+
+Command line::
+
+    python -m ser_lib.pipeline [--only NAME ...] [--force] [--data-root DIR] [--reports-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .config import PROJECT_ROOT, cache_dir, data_root
+
+#: Keys every params file must set.
+REQUIRED = ("experiment", "notebook", "title", "corpus")
+#: Parameters the pipeline injects into every notebook (a params file must not set them).
+INJECTED = ("data_root", "cache_dir", "reports_dir", "demo_size")
+#: Notebooks that run first and last.
+FIRST, LAST = ("exploration",), ("summary",)
+
+TF_NOISE = re.compile(
+    r"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] )|(^[IWEF]\d{4} )|oneDNN custom operations|"
+    r"cuda|TF-TRT|rebuild TensorFlow|WARNING: All log messages before absl|"
+    r"^\s*\d+/\d+ [━─=.>\s]+|computation placer|cpu_feature_guard|Unable to register cu",
+)
+
+
+class ParamsError(ValueError):
+    """A params file that does not follow the schema."""
+
+
+@dataclass
+class Experiment:
+    """One params file and the notebook it runs."""
+
+    name: str
+    params_path: Path
+    notebook_path: Path
+    params: dict = field(default_factory=dict)
+
+    @property
+    def notebook(self) -> str:
+        return self.notebook_path.stem
+
+
+def notebook_parameters(notebook_path: str | Path) -> dict:
+    """Names and defaults of a notebook's ``parameters`` cell (via papermill)."""
+    import papermill as pm
+
+    return {name: p["default"] for name, p in pm.inspect_notebook(str(notebook_path)).items()}
+
+
+def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Experiment:
+    """Read and validate one params file.
+
+    Schema: a mapping with ``experiment`` (equal to the file's stem), ``notebook`` (a file
+    in ``notebooks_dir`` without ``.ipynb``), ``title``, ``corpus``, and any other key that is
+    a parameter of that notebook. The pipeline's own keys (:data:`INJECTED`) are refused.
+
+    Raises
+    ------
+    ParamsError
+        With the file name and what is wrong.
+    """
+    params_path = Path(params_path)
+    try:
+        params = yaml.safe_load(params_path.read_text())
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{params_path}: not valid YAML ({exc})") from None
+    if not isinstance(params, dict):
+        raise ParamsError(f"{params_path}: expected a mapping of parameters")
+    missing = [k for k in REQUIRED if k not in params]
+    if missing:
+        raise ParamsError(f"{params_path}: missing required keys {missing}")
+    if params["experiment"] != params_path.stem:
+        raise ParamsError(f"{params_path}: experiment {params['experiment']!r} must equal the file name "
+                          f"{params_path.stem!r}")
+    nb = Path(notebooks_dir) / f"{params['notebook']}.ipynb"
+    if not nb.is_file():
+        raise ParamsError(f"{params_path}: notebook {nb} not found")
+    known = notebook_parameters(nb)
+    injected = sorted(set(params) & set(INJECTED))
+    if injected:
+        raise ParamsError(f"{params_path}: {injected} are set by the pipeline, not by params files")
+    unknown = sorted(set(params) - set(known) - {"notebook"})
+    if unknown:
+        raise ParamsError(f"{params_path}: unknown parameters {unknown} for notebook {nb.name} "
+                          f"(its parameters: {sorted(known)})")
+    return Experiment(params_path.stem, params_path, nb, params)
+
+
+def load_experiments(params_dir: str | Path, notebooks_dir: str | Path) -> list[Experiment]:
+    """All experiments, exploration first, summary last, the rest by name."""
+    exps = [load_experiment(p, notebooks_dir) for p in sorted(Path(params_dir).glob("*.yaml"))]
+
+    def key(e: Experiment):
+        return (0 if e.notebook in FIRST else 2 if e.notebook in LAST else 1, e.name)
+
+    return sorted(exps, key=key)
+
+
+def _has_real_data(corpus: str, root: Path) -> bool:
+    from .corpus import index_audio
+
+    return corpus not in ("crema-d", "ravdess") or bool(index_audio(root / corpus)[0])
+
+
+def fingerprint(exp: Experiment, *, lib_dir: Path, data_root_dir: Path, demo_size: str,
+                inputs: dict | None = None) -> str:
+    """Hash of everything a run depends on (notebook, params, library, data location)."""
+    h = hashlib.sha256()
+    h.update(exp.notebook_path.read_bytes())
+    h.update(exp.params_path.read_bytes())
+    for path in sorted(lib_dir.rglob("*.py")):
+        h.update(str(path.relative_to(lib_dir)).encode())
+        h.update(path.read_bytes())
+    real = _has_real_data(exp.params["corpus"], data_root_dir)
+    h.update(f"{data_root_dir}|{real}|{demo_size if not real else ''}".encode())
+    h.update(json.dumps(inputs or {}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def clean_stderr(nb) -> None:
+    """Drop TensorFlow start-up noise and Keras progress bars from stderr outputs, and keep
+    only the final state of carriage-return progress bars (tqdm)."""
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        merged = []  # join consecutive fragments of one stream (tqdm writes many)
+        for out in cell.get("outputs", []):
+            prev = merged[-1] if merged else None
+            if (out.get("output_type") == "stream" and prev is not None
+                    and prev.get("output_type") == "stream" and prev.get("name") == out.get("name")):
+                prev["text"] = prev.get("text", "") + out.get("text", "")
+            else:
+                merged.append(out)
+        kept = []
+        for out in merged:
+            if out.get("output_type") == "stream":
+                lines = [ln.split("\r")[-1] for ln in out.get("text", "").split("\n")]
+                lines = [ln for ln in lines if not TF_NOISE.search(ln)]
+                out["text"] = "\n".join(lines).strip("\n")
+                if out["text"]:
+                    out["text"] += "\n"
+                    kept.append(out)
+            else:
+                kept.append(out)
+        cell["outputs"] = kept
+
+
+def export_html(ipynb: str | Path, html_path: str | Path) -> Path:
+    """Convert an executed notebook to a self-contained HTML page (images inlined)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(ipynb), as_version=4)
+    clean_stderr(nb)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    Path(html_path).write_text(body)
+    return Path(html_path)
+
+
+def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, cache: Path,
+                   demo_size: str, kernel_name: str = "python3") -> None:
+    """Execute one experiment into ``reports_dir`` (ipynb + HTML).
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        If a cell fails; the partial notebook and its HTML are still written.
+    """
+    import papermill as pm
+
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    out_nb = reports_dir / f"{exp.name}.ipynb"
+    params = {k: v for k, v in exp.params.items() if k != "notebook"}
+    params.update(data_root=str(data_root_dir), cache_dir=str(cache), reports_dir=str(reports_dir),
+                  demo_size=demo_size)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    try:
+        pm.execute_notebook(str(exp.notebook_path), str(out_nb), parameters=params,
+                            cwd=str(exp.notebook_path.parent), kernel_name=kernel_name,
+                            progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+    finally:
+        if out_nb.is_file():
+            export_html(out_nb, reports_dir / f"{exp.name}.html")
+
+
+def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
+            data_root_dir: Path | None = None, cache: Path | None = None, demo_size: str = "demo",
+            only: list[str] | None = None, force: bool = False, log=print) -> list[str]:
+    """Run every stale experiment, then rebuild the index. Returns the failed experiments."""
+    from .report import build_index
+
+    reports_dir = Path(reports_dir or project / "reports").resolve()
+    data_root_dir = data_root(data_root_dir)
+    cache = cache_dir(cache)
+    exps = load_experiments(project / "params", project / "notebooks")
+    if only:
+        unknown = sorted(set(only) - {e.name for e in exps})
+        if unknown:
+            raise SystemExit(f"unknown experiments {unknown}; known: {[e.name for e in exps]}")
+        exps = [e for e in exps if e.name in only]
+    stamps = reports_dir / ".stamps"
+    stamps.mkdir(parents=True, exist_ok=True)
+    failed = []
+    log(f"DATA_ROOT={data_root_dir}  reports={reports_dir}  experiments={len(exps)}")
+    for exp in exps:
+        # The summary depends on every other experiment's metrics.
+        inputs = None
+        if exp.notebook in LAST:
+            inputs = {p.name: p.stat().st_mtime_ns for p in sorted((reports_dir / "metrics").glob("*.json"))
+                      if p.stem != exp.name}
+        fp = fingerprint(exp, lib_dir=project / "ser_lib", data_root_dir=data_root_dir,
+                         demo_size=demo_size, inputs=inputs)
+        stamp = stamps / f"{exp.name}.sha256"
+        done = (stamp.is_file() and stamp.read_text() == fp
+                and (reports_dir / f"{exp.name}.html").is_file()
+                and (reports_dir / "metrics" / f"{exp.name}.json").is_file())
+        if done and not force:
+            log(f"  up to date  {exp.name}")
+            continue
+        log(f"  running     {exp.name}  ({exp.notebook}.ipynb) ...")
+        t0 = time.time()
+        try:
+            run_experiment(exp, reports_dir=reports_dir, data_root_dir=data_root_dir, cache=cache,
+                           demo_size=demo_size)
+        except Exception as exc:  # keep going; report at the end
+            stamp.unlink(missing_ok=True)
+            failed.append(exp.name)
+            first = str(exc).strip().splitlines()
+            log(f"  FAILED      {exp.name} after {time.time() - t0:.0f} s: "
+                f"{first[-1] if first else type(exc).__name__}  (see reports/{exp.name}.html)")
+            continue
+        stamp.write_text(fp)
+        log(f"  done        {exp.name} in {time.time() - t0:.0f} s")
+    index = build_index(reports_dir)
+    log(f"index: {index}")
+    return failed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ser_lib.pipeline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these experiments")
+    parser.add_argument("--force", action="store_true", help="re-run even if up to date")
+    parser.add_argument("--data-root", default=None, help="corpora folder (default $DATA_ROOT or data/)")
+    parser.add_argument("--reports-dir", default=None, help="output folder (default reports/)")
+    parser.add_argument("--cache", default=None, help="derived-data folder (default $SER_CACHE or .cache/)")
+    parser.add_argument("--demo-size", default=os.environ.get("SER_DEMO_SIZE", "demo"),
+                        choices=("demo", "tiny"), help="synthetic corpus size when real data is absent")
+    parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for e in load_experiments(PROJECT_ROOT / "params", PROJECT_ROOT / "notebooks"):
+            print(f"{e.name:32s} {e.notebook:16s} {e.params['title']}")
+        return 0
+    failed = run_all(reports_dir=args.reports_dir and Path(args.reports_dir), data_root_dir=args.data_root,
+                     cache=args.cache, demo_size=args.demo_size, only=args.only, force=args.force)
+    if failed:
+        print(f"{len(failed)} experiment(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
