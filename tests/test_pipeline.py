@@ -1,0 +1,125 @@
+"""Params schema, incremental runs, HTML cleaning — and every notebook executed on the tiny demo corpus."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from ser_lib import pipeline
+from conftest import PROJECT
+
+
+def test_all_params_files_follow_the_schema():
+    exps = pipeline.load_experiments(PROJECT / "params", PROJECT / "notebooks")
+    assert exps and exps[0].notebook == "exploration"
+    names = [e.name for e in exps]
+    assert len(names) == len(set(names))
+
+
+def test_committed_notebooks_have_no_outputs_and_one_parameters_cell():
+    for path in sorted((PROJECT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), f"{path.name} has outputs"
+        tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: expected one cell tagged 'parameters'"
+        params = pipeline.notebook_parameters(path)
+        for key in (*pipeline.INJECTED, "experiment", "title", "corpus", "protocol"):
+            assert key in params, f"{path.name} lacks parameter {key}"
+
+
+@pytest.fixture()
+def fake_project(tmp_path):
+    (tmp_path / "params").mkdir()
+    shutil.copytree(PROJECT / "notebooks", tmp_path / "notebooks")
+    return tmp_path
+
+
+def write_params(project, name, **kw):
+    body = {"experiment": name, "notebook": "exploration", "title": "t", "corpus": "crema-d", **kw}
+    (project / "params" / f"{name}.yaml").write_text(json.dumps(body))  # JSON is valid YAML
+    return project / "params" / f"{name}.yaml"
+
+
+def test_params_errors(fake_project):
+    nbdir = fake_project / "notebooks"
+    with pytest.raises(pipeline.ParamsError, match="unknown parameters \\['colour'\\]"):
+        pipeline.load_experiment(write_params(fake_project, "a", colour=1), nbdir)
+    with pytest.raises(pipeline.ParamsError, match="set by the pipeline"):
+        pipeline.load_experiment(write_params(fake_project, "b", data_root="/x"), nbdir)
+    p = write_params(fake_project, "c")
+    p.rename(fake_project / "params" / "other.yaml")
+    with pytest.raises(pipeline.ParamsError, match="must equal the file name"):
+        pipeline.load_experiment(fake_project / "params" / "other.yaml", nbdir)
+    with pytest.raises(pipeline.ParamsError, match="not found"):
+        pipeline.load_experiment(write_params(fake_project, "d", notebook="nope"), nbdir)
+    (fake_project / "params" / "e.yaml").write_text("experiment: e\nnotebook: exploration\n")
+    with pytest.raises(pipeline.ParamsError, match="missing required keys"):
+        pipeline.load_experiment(fake_project / "params" / "e.yaml", nbdir)
+
+
+def test_fingerprint_tracks_inputs(fake_project, tmp_path):
+    exp = pipeline.load_experiment(write_params(fake_project, "a"), fake_project / "notebooks")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "m.py").write_text("x = 1\n")
+    fp = lambda **kw: pipeline.fingerprint(exp, lib_dir=lib, data_root_dir=tmp_path / "d", demo_size="tiny", **kw)
+    first = fp()
+    assert fp() == first
+    (lib / "m.py").write_text("x = 2\n")
+    second = fp()
+    assert second != first
+    write_params(fake_project, "a", protocol="other")
+    assert fp() != second
+    assert fp(inputs={"m.json": 1}) != fp()
+
+
+def test_clean_stderr_drops_noise_and_keeps_last_progress_state():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="2026-11-23 18:00:00.123: I tensorflow/core/x.cc] oneDNN\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="\rbar:  50%|#   | 1/2"),
+        nbformat.v4.new_output("stream", name="stderr", text="\rbar: 100%|####| 2/2\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="12/12 ━━━━━━━━━━━━━━━━━━━━ 0s 3ms/step\nkept\n"),
+    ]
+    nb.cells.append(cell)
+    pipeline.clean_stderr(nb)
+    texts = [o["text"] for o in nb.cells[0].outputs]
+    assert texts == ["bar: 100%|####| 2/2\n", "kept\n"]
+
+
+@pytest.mark.slow
+def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache, tmp_path):
+    """`make report` on the tiny demo corpus: every experiment executes, HTML is clean, re-run is a no-op."""
+    reports = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "ser_lib.pipeline", "--data-root", str(tiny_root), "--reports-dir", str(reports),
+           "--cache", str(tiny_cache), "--demo-size", "tiny"]
+    done = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stdout + done.stderr
+    exps = pipeline.load_experiments(PROJECT / "params", PROJECT / "notebooks")
+    index = (reports / "index.html").read_text()
+    for exp in exps:
+        html = (reports / f"{exp.name}.html").read_text()
+        assert "SYNTHETIC DEMO DATA" in html, exp.name
+        assert "data:audio" not in html, f"{exp.name} embeds audio"
+        for noise in ("oneDNN", "cpu_feature_guard", "Traceback", "━━━━"):
+            assert noise not in html, f"{exp.name}: {noise!r} leaked into the HTML"
+        rec = json.loads((reports / "metrics" / f"{exp.name}.json").read_text())
+        assert rec["data"] == "synthetic" and rec["experiment"] == exp.name
+        assert f'href="{exp.name}.html"' in index
+    again = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "running" not in again.stdout
+    assert again.stdout.count("up to date") == len(exps)
+
+
+def test_failing_experiment_does_not_stop_the_others(fake_project, tiny_root, tiny_cache, tmp_path):
+    write_params(fake_project, "broken", corpus="nonexistent-corpus")
+    (fake_project / "ser_lib").mkdir()
+    failed = pipeline.run_all(project=fake_project, reports_dir=tmp_path / "r", data_root_dir=tiny_root,
+                              cache=tiny_cache, demo_size="tiny", log=lambda *a: None)
+    assert failed == ["broken"]
+    assert (tmp_path / "r" / "broken.html").is_file() and (tmp_path / "r" / "index.html").is_file()

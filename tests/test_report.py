@@ -1,0 +1,51 @@
+import json
+
+import pytest
+
+from ser_lib import report
+
+
+def test_run_finish_writes_required_keys(tmp_path):
+    run = report.Run("exp-a", "crema-d", "actor", synthetic=True, reports_dir=tmp_path, params={"k": 1})
+    rec = run.finish(n_test_clips=10, scores={"wa": 0.5, "ua": 0.4, "macro_f1": 0.3, "weighted_f1": 0.35,
+                                              "wa_std": 0.1, "chance": {"ua": 1 / 6}},
+                     reference={"source": "paper", "wa": 0.46})
+    on_disk = json.loads((tmp_path / "metrics" / "exp-a.json").read_text())
+    assert on_disk == rec
+    for key in report.REQUIRED_KEYS:
+        assert key in on_disk
+    assert on_disk["data"] == "synthetic" and on_disk["wa_std"] == 0.1 and on_disk["params"] == {"k": 1}
+    assert on_disk["peak_rss_mb"] > 10 and on_disk["wall_s"] >= 0
+
+
+def test_missing_scores_are_null(tmp_path):
+    rec = report.Run("e", "ravdess", "none", synthetic=False, reports_dir=tmp_path).finish(n_test_clips=None)
+    assert rec["wa"] is None and rec["data"] == "real"
+
+
+def test_read_metrics_validates(tmp_path):
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        report.read_metrics(tmp_path)
+    (tmp_path / "metrics" / "bad.json").write_text('{"experiment": "x"}')
+    with pytest.raises(ValueError, match="missing keys"):
+        report.read_metrics(tmp_path)
+
+
+def test_build_index(tmp_path):
+    report.Run("exp-real", "crema-d", "seed", synthetic=False, reports_dir=tmp_path, title="Real one").finish(
+        n_test_clips=5, scores={"wa": 0.5, "ua": 0.25, "macro_f1": 0.2, "weighted_f1": 0.3})
+    (tmp_path / "exp-real.html").write_text("<html></html>")
+    page = report.build_index(tmp_path).read_text()
+    assert '<a href="exp-real.html">Real one</a>' in page and "50.0" in page and "25.0" in page
+    assert "SYNTHETIC" not in page
+    report.Run("exp-syn", "ravdess", "actor", synthetic=True, reports_dir=tmp_path).finish(
+        n_test_clips=3, scores={"wa": 0.5, "wa_std": 0.05})
+    page = report.build_index(tmp_path).read_text()
+    assert "SYNTHETIC DEMO DATA" in page and "50.0 ± 5.0" in page
+
+
+def test_empty_experiment_name(tmp_path):
+    with pytest.raises(ValueError):
+        report.Run("", "crema-d", "seed", synthetic=False, reports_dir=tmp_path)
