@@ -15,4 +15,9 @@ Modules, in pipeline order:
 - :mod:`ser_lib.pipeline`  params → papermill → HTML
 """
 
+import warnings as _warnings
+
+# tqdm.auto (imported by some dependencies) warns when ipywidgets is absent; text bars are fine.
+_warnings.filterwarnings("ignore", message="IProgress not found")
+
 __version__ = "0.1.0"

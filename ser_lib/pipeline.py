@@ -178,8 +178,16 @@ def export_html(ipynb: str | Path, html_path: str | Path) -> Path:
     return Path(html_path)
 
 
+def applicable(exp: Experiment, overrides: dict | None) -> dict:
+    """The subset of ``overrides`` that are parameters of the experiment's notebook."""
+    if not overrides:
+        return {}
+    known = notebook_parameters(exp.notebook_path)
+    return {k: v for k, v in overrides.items() if k in known}
+
+
 def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, cache: Path,
-                   demo_size: str, kernel_name: str = "python3") -> None:
+                   demo_size: str, overrides: dict | None = None, kernel_name: str = "python3") -> None:
     """Execute one experiment into ``reports_dir`` (ipynb + HTML).
 
     Raises
@@ -192,10 +200,10 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
     reports_dir.mkdir(parents=True, exist_ok=True)
     out_nb = reports_dir / f"{exp.name}.ipynb"
     params = {k: v for k, v in exp.params.items() if k != "notebook"}
+    params.update(applicable(exp, overrides))
     params.update(data_root=str(data_root_dir), cache_dir=str(cache), reports_dir=str(reports_dir),
                   demo_size=demo_size)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     try:
         pm.execute_notebook(str(exp.notebook_path), str(out_nb), parameters=params,
                             cwd=str(exp.notebook_path.parent), kernel_name=kernel_name,
@@ -207,8 +215,13 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
 
 def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
             data_root_dir: Path | None = None, cache: Path | None = None, demo_size: str = "demo",
-            only: list[str] | None = None, force: bool = False, log=print) -> list[str]:
-    """Run every stale experiment, then rebuild the index. Returns the failed experiments."""
+            only: list[str] | None = None, force: bool = False, overrides: dict | None = None,
+            log=print) -> list[str]:
+    """Run every stale experiment, then rebuild the index. Returns the failed experiments.
+
+    ``overrides`` (``--set key=value``) replaces a parameter in every experiment whose notebook
+    has it, e.g. ``{"epochs": 1}`` for a quick smoke run; it is part of the fingerprint.
+    """
     from .report import build_index
 
     reports_dir = Path(reports_dir or project / "reports").resolve()
@@ -230,6 +243,7 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
         if exp.notebook in LAST:
             inputs = {p.name: p.stat().st_mtime_ns for p in sorted((reports_dir / "metrics").glob("*.json"))
                       if p.stem != exp.name}
+        inputs = {**(inputs or {}), "overrides": applicable(exp, overrides)}
         fp = fingerprint(exp, lib_dir=project / "ser_lib", data_root_dir=data_root_dir,
                          demo_size=demo_size, inputs=inputs)
         stamp = stamps / f"{exp.name}.sha256"
@@ -243,7 +257,7 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
         t0 = time.time()
         try:
             run_experiment(exp, reports_dir=reports_dir, data_root_dir=data_root_dir, cache=cache,
-                           demo_size=demo_size)
+                           demo_size=demo_size, overrides=overrides)
         except Exception as exc:  # keep going; report at the end
             stamp.unlink(missing_ok=True)
             failed.append(exp.name)
@@ -267,14 +281,27 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", default=None, help="derived-data folder (default $SER_CACHE or .cache/)")
     parser.add_argument("--demo-size", default=os.environ.get("SER_DEMO_SIZE", "demo"),
                         choices=("demo", "tiny"), help="synthetic corpus size when real data is absent")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="override a parameter in every notebook that has it (e.g. epochs=1)")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        if "=" not in item:
+            parser.error(f"--set expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        overrides[key] = yaml.safe_load(value)
     if args.list:
         for e in load_experiments(PROJECT_ROOT / "params", PROJECT_ROOT / "notebooks"):
             print(f"{e.name:32s} {e.notebook:16s} {e.params['title']}")
         return 0
-    failed = run_all(reports_dir=args.reports_dir and Path(args.reports_dir), data_root_dir=args.data_root,
-                     cache=args.cache, demo_size=args.demo_size, only=args.only, force=args.force)
+    try:
+        failed = run_all(reports_dir=args.reports_dir and Path(args.reports_dir), data_root_dir=args.data_root,
+                         cache=args.cache, demo_size=args.demo_size, only=args.only, force=args.force,
+                         overrides=overrides)
+    except ParamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if failed:
         print(f"{len(failed)} experiment(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1

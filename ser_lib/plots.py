@@ -74,3 +74,75 @@ def count_bars(counts: pd.Series, *, title: str = "", xlabel: str = "", ax=None,
     if title:
         ax.set_title(title)
     return ax
+
+
+def scalogram(coefs: np.ndarray, freqs: np.ndarray, *, frame_rate: float, title: str = "", ax=None):
+    """CWT magnitude (time × scale) as an image, frequency on a log axis.
+
+    ``coefs`` has time along the first axis (the layout of :mod:`ser_lib.wavelet`);
+    ``frame_rate`` is its time steps per second.
+    """
+    ax = ax or plt.subplots(figsize=(6, 2.5))[1]
+    mag = np.abs(coefs).T
+    t = np.arange(coefs.shape[0] + 1) / frame_rate
+    order = np.argsort(freqs)
+    f = freqs[order]
+    edges = np.concatenate([[f[0] * 0.98], (f[1:] + f[:-1]) / 2, [f[-1] * 1.02]])
+    mesh = ax.pcolormesh(t, edges, mag[order], shading="flat", cmap="magma")
+    ax.set_yscale("log")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("Hz")
+    if title:
+        ax.set_title(title)
+    return mesh
+
+
+def frequency_histogram(magnitude_per_scale: np.ndarray, freqs: np.ndarray, *, title: str = "", ax=None):
+    """Amplitude-weighted frequency histogram: share of CWT magnitude falling at each scale's frequency."""
+    ax = ax or plt.subplots(figsize=(6, 3))[1]
+    order = np.argsort(freqs)
+    share = magnitude_per_scale[order] / magnitude_per_scale.sum()
+    ax.bar(freqs[order], 100 * share, width=np.gradient(freqs[order]), align="center", color="tab:blue")
+    ax.set_xscale("log")
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("% of CWT magnitude")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def pca_scatter(X: np.ndarray, labels, *, title: str = "", ax=None):
+    """2-D PCA of per-clip feature vectors, coloured by emotion."""
+    from sklearn.decomposition import PCA
+
+    ax = ax or plt.subplots(figsize=(6, 5))[1]
+    pca = PCA(n_components=2, random_state=0)
+    Z = pca.fit_transform((X - X.mean(0)) / (X.std(0) + 1e-9))
+    names = [emotion_name(str(v)) for v in labels]
+    sns.scatterplot(x=Z[:, 0], y=Z[:, 1], hue=names, hue_order=sorted(set(names)), s=14, ax=ax, alpha=0.7)
+    ev = pca.explained_variance_ratio_
+    ax.set_xlabel(f"PC1 ({100 * ev[0]:.0f} % of variance)")
+    ax.set_ylabel(f"PC2 ({100 * ev[1]:.0f} % of variance)")
+    ax.legend(fontsize=7, markerscale=1.5)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def history_curves(histories, keys, *, titles=None, suptitle: str = ""):
+    """Train (solid) and validation (dashed) curves of several runs, one panel per key."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(6.5 * len(keys), 3.4), squeeze=False)
+    for k, h in enumerate(histories):
+        for ax, key in zip(axes[0], keys):
+            epochs = np.arange(1, len(h[key]) + 1)
+            line, = ax.plot(epochs, h[key], lw=1, label=f"fold {k} train")
+            if "val_" + key in h:
+                ax.plot(epochs, h["val_" + key], lw=1, ls="--", color=line.get_color(), label=f"fold {k} val")
+    for i, (ax, key) in enumerate(zip(axes[0], keys)):
+        ax.set_xlabel("epoch")
+        ax.set_title(titles[i] if titles else key)
+    axes[0][-1].legend(fontsize=7, ncol=2)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

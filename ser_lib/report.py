@@ -34,7 +34,6 @@ SYNTHETIC_BANNER = (
 def quiet_tensorflow() -> None:
     """Silence TensorFlow's C++ start-up logging and absl warnings (call before importing it)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     try:
         import absl.logging

@@ -27,6 +27,8 @@ def test_committed_notebooks_have_no_outputs_and_one_parameters_cell():
         tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, f"{path.name}: expected one cell tagged 'parameters'"
         params = pipeline.notebook_parameters(path)
+        assigned = [ln for ln in tagged[0].source.splitlines() if ln and not ln.startswith("#")]
+        assert len(assigned) == len(params), f"{path.name}: papermill could not parse every parameter line"
         for key in (*pipeline.INJECTED, "experiment", "title", "corpus", "protocol"):
             assert key in params, f"{path.name} lacks parameter {key}"
 
@@ -94,10 +96,11 @@ def test_clean_stderr_drops_noise_and_keeps_last_progress_state():
 
 @pytest.mark.slow
 def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache, tmp_path):
-    """`make report` on the tiny demo corpus: every experiment executes, HTML is clean, re-run is a no-op."""
+    """`make report` on the tiny demo corpus (2 epochs, 2 folds): every experiment executes, HTML is
+    clean, a re-run is a no-op."""
     reports = tmp_path / "reports"
     cmd = [sys.executable, "-m", "ser_lib.pipeline", "--data-root", str(tiny_root), "--reports-dir", str(reports),
-           "--cache", str(tiny_cache), "--demo-size", "tiny"]
+           "--cache", str(tiny_cache), "--demo-size", "tiny", "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2"]
     done = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout + done.stderr
     exps = pipeline.load_experiments(PROJECT / "params", PROJECT / "notebooks")

@@ -1,0 +1,197 @@
+"""Training and evaluation of one experiment over the folds of a protocol.
+
+Model selection and early stopping look only at each fold's validation clips, never at its
+test clips. Seeds are fixed per fold (``seed + fold``) so a run is repeatable on one machine
+(TensorFlow on CPU is deterministic up to thread scheduling of reductions).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import metrics as M
+from .protocols import Split
+from .report import quiet_tensorflow
+
+quiet_tensorflow()
+
+
+@dataclass
+class FoldResult:
+    """What one fold produced."""
+
+    fold: int
+    scores: dict
+    history: pd.DataFrame
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    proba: np.ndarray
+    epochs_run: int
+    best_epoch: int
+    train_s: float
+    extra: dict = field(default_factory=dict)
+
+
+def epoch_bar(total: int, desc: str):
+    """A Keras callback showing a tqdm bar over epochs with the latest loss/accuracy
+    (used instead of Keras' own per-batch bars, which would flood the report)."""
+    import keras
+    from tqdm import tqdm
+
+    class EpochBar(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=total, desc=desc, unit="epoch", mininterval=5.0)
+
+        def on_epoch_end(self, epoch, logs=None):
+            shown = ("loss", "accuracy", "val_loss", "val_accuracy")
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items() if k in shown})
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return EpochBar()
+
+
+def train_fold(X: np.ndarray, y: np.ndarray, split: Split, *, labels, architecture: str, epochs: int,
+               batch_size: int, learning_rate: float, seed: int = 0, patience: int | None = None,
+               extra_inputs: dict | None = None, augment: dict | None = None, paths=None,
+               desc: str = "") -> tuple[FoldResult, object]:
+    """Train one fold and score it on its test clips.
+
+    Parameters
+    ----------
+    X : ndarray
+        Model inputs for all clips (first axis = clips).
+    y : ndarray of str
+        Emotion code of each clip.
+    split : Split
+        Train / validation / test indices.
+    labels : sequence of str
+        Class order.
+    architecture : str
+        See :data:`ser_lib.models.ARCHITECTURES`.
+    epochs, batch_size, learning_rate : training settings.
+    seed : int
+        Random seed of this fold (weights, dropout, shuffling).
+    patience : int, optional
+        Early stopping on validation loss with this patience, restoring the best weights;
+        ``None`` trains for exactly ``epochs`` (as the original work did).
+    extra_inputs : dict, optional
+        name → alternative input array (same clips) on which the trained model is *also* scored,
+        e.g. to reproduce an evaluation mistake of the original work.
+    augment : dict, optional
+        Train on freshly augmented log-mel batches (see :mod:`ser_lib.augment`) with these
+        settings (``{}`` = defaults; ``workers`` sets the loader threads). Needs ``paths``.
+        Validation and test inputs are never augmented.
+    paths : sequence of str, optional
+        Audio file of every clip (same order as ``X``), for augmentation.
+
+    Returns
+    -------
+    FoldResult, keras.Model
+    """
+    import keras
+
+    from .models import build
+
+    labels = list(labels)
+    index = {lab: i for i, lab in enumerate(labels)}
+    onehot = keras.utils.to_categorical([index[v] for v in y], len(labels))
+    keras.utils.set_random_seed(seed)
+    model = build(architecture, X.shape[1:], len(labels), learning_rate=learning_rate)
+    callbacks = [epoch_bar(epochs, desc or f"fold {split.fold}")]
+    if patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                       restore_best_weights=True))
+    t0 = time.time()
+    if augment is not None:
+        from .augment import augmented_mel_batches
+        from .features import DEFAULTS as FEATURE_DEFAULTS
+
+        if paths is None:
+            raise ValueError("augmentation needs the clips' audio paths")
+        settings = dict(augment)
+        workers = int(settings.pop("workers", 2))
+        train = augmented_mel_batches([paths[i] for i in split.train], onehot[split.train], batch_size=batch_size,
+                                      sr=FEATURE_DEFAULTS["sr"], length=FEATURE_DEFAULTS["length"], seed=seed,
+                                      workers=workers, **settings)
+        hist = model.fit(train, validation_data=(X[split.val], onehot[split.val]), epochs=epochs, verbose=0,
+                         callbacks=callbacks)
+    else:
+        hist = model.fit(X[split.train], onehot[split.train], validation_data=(X[split.val], onehot[split.val]),
+                         epochs=epochs, batch_size=batch_size, verbose=0, callbacks=callbacks, shuffle=True)
+    train_s = time.time() - t0
+    history = pd.DataFrame(hist.history)
+    history.index = np.arange(1, len(history) + 1)
+    history.index.name = "epoch"
+    proba = model.predict(X[split.test], batch_size=256, verbose=0)
+    y_pred = np.array(labels, dtype=object)[proba.argmax(axis=1)]
+    y_true = np.asarray(y, dtype=object)[split.test]
+    scores = M.evaluate(y_true, y_pred, labels)
+    extra = {}
+    for name, X_alt in (extra_inputs or {}).items():
+        alt = np.array(labels, dtype=object)[model.predict(X_alt[split.test], verbose=0).argmax(axis=1)]
+        extra[name] = M.evaluate(y_true, alt, labels)
+    best = int(history["val_loss"].idxmin()) if patience else len(history)
+    return FoldResult(split.fold, scores, history, y_true, y_pred, proba, len(history), best, train_s, extra), model
+
+
+def summarize(results: list[FoldResult], labels) -> dict:
+    """Headline scores of a run: mean ± std over folds (or one split's 95 % interval),
+    pooled confusion matrix and per-class table over all test clips, chance level."""
+    labels = list(labels)
+    y_true = np.concatenate([r.y_true for r in results])
+    y_pred = np.concatenate([r.y_pred for r in results])
+    pooled = M.evaluate(y_true, y_pred, labels)
+    out = {"n_test_clips": int(y_true.size), "chance": pooled["chance"], "per_class": pooled["per_class"],
+           "confusion": pooled["confusion"], "labels": labels,
+           "folds": [{"fold": r.fold, **{k: r.scores[k] for k in M.HEADLINE}, "n": r.scores["n"],
+                      "epochs_run": r.epochs_run, "best_epoch": r.best_epoch, "train_s": round(r.train_s, 1)}
+                     for r in results]}
+    if len(results) == 1:
+        out.update({k: results[0].scores[k] for k in M.HEADLINE})
+        out["wa_ci"] = results[0].scores["wa_ci"]
+    else:
+        out.update(M.summarize_folds([r.scores for r in results]))
+    return out
+
+
+def results_table(summary: dict, reference: dict | None = None) -> pd.DataFrame:
+    """Ours beside the original's figures and chance, in percent."""
+    ref = reference or {}
+    rows = []
+    for key, name in (("wa", "accuracy (WA)"), ("ua", "UA"), ("macro_f1", "macro F1"), ("weighted_f1", "weighted F1")):
+        rows.append({"metric": name,
+                     "ours": M.format_score(summary.get(key), summary.get(key + "_std"),
+                                            summary.get("wa_ci") if key == "wa" else None),
+                     "original": M.format_score(ref.get(key)) if ref.get(key) is not None else "–",
+                     "chance": M.format_score(summary["chance"]["ua"] if key != "wa" else summary["chance"]["wa"])})
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def plot_histories(results: list[FoldResult], *, title: str = ""):
+    """Training curves (loss and accuracy, training vs validation) of every fold."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 3.6))
+    for r in results:
+        for ax, key in zip(axes, ("loss", "accuracy")):
+            line, = ax.plot(r.history.index, r.history[key], lw=1, label=f"fold {r.fold} train")
+            ax.plot(r.history.index, r.history["val_" + key], lw=1, ls="--", color=line.get_color(),
+                    label=f"fold {r.fold} val")
+            if r.best_epoch != r.epochs_run:
+                ax.axvline(r.best_epoch, color=line.get_color(), lw=0.5, alpha=0.5)
+    for ax, key in zip(axes, ("loss", "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.set_title(f"{key} (solid: training, dashed: validation)")
+    axes[1].legend(fontsize=7, ncol=2)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,230 @@
+"""WaDER models: a per-timestep dense autoencoder on CWT frames and a 1-D CNN + LSTM classifier
+on its frozen encoder (Dutt & Gader, IEEE/ACM TASLP 31, 2023, as in the replicated work)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .report import quiet_tensorflow
+
+quiet_tensorflow()
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+ENCODER_UNITS = (64, 16, 16)
+LATENT = 8
+DECODER_UNITS = (16, 32, 64)
+
+
+def r2_score(y_true, y_pred):
+    """Coefficient of determination over all values of a batch (Keras metric)."""
+    ss_res = keras.ops.sum(keras.ops.square(y_true - y_pred))
+    ss_tot = keras.ops.sum(keras.ops.square(y_true - keras.ops.mean(y_true)))
+    return 1.0 - ss_res / (ss_tot + keras.backend.epsilon())
+
+
+def _dense_block(x, units, name):
+    x = layers.TimeDistributed(layers.Dense(units), name=f"{name}_dense")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.Activation("elu", name=f"{name}_elu")(x)
+
+
+def autoencoder(frame_len: int, n_scales: int, *, learning_rate: float = 1e-3) -> tuple[keras.Model, keras.Model]:
+    """Per-timestep dense autoencoder: n_scales → 64 → 16 → 16 → 8 → 16 → 32 → 64 → n_scales.
+
+    Every hidden Dense is followed by BatchNorm and ELU. Compiled with Adam, MSE loss and R².
+
+    Returns
+    -------
+    autoencoder, encoder : keras.Model
+        The encoder maps ``(frame_len, n_scales)`` to ``(frame_len, 8)``.
+    """
+    inp = keras.Input((frame_len, n_scales), name="cwt_frame")
+    x = inp
+    for i, u in enumerate(ENCODER_UNITS):
+        x = _dense_block(x, u, f"enc{i}")
+    z = _dense_block(x, LATENT, "latent")
+    x = z
+    for i, u in enumerate(DECODER_UNITS):
+        x = _dense_block(x, u, f"dec{i}")
+    out = layers.TimeDistributed(layers.Dense(n_scales), name="reconstruction")(x)
+    ae = keras.Model(inp, out, name="wader_autoencoder")
+    ae.compile(optimizer=keras.optimizers.Adam(float(learning_rate)), loss="mse", metrics=[r2_score])
+    return ae, keras.Model(inp, z, name="wader_encoder")
+
+
+def classifier(encoder: keras.Model, n_classes: int, *, learning_rate: float = 1e-4,
+               optimizer: str = "sgd") -> keras.Model:
+    """Frozen encoder → Conv1D(128,3,same) → ELU → BN → MaxPool 2 → Conv1D(256,3) → ELU → BN →
+    MaxPool 2 → Conv1D(512,3) → ELU → BN → MaxPool 2 → LSTM(128) → Dense(128) → ELU → BN →
+    Dense(n_classes, softmax). Compiled with SGD (the original) or Adam."""
+    encoder.trainable = False
+    inp = keras.Input(encoder.input_shape[1:], name="cwt_frame")
+    x = encoder(inp, training=False)
+    for i, filters in enumerate((128, 256, 512)):
+        x = layers.Conv1D(filters, 3, padding="same", name=f"conv{i}")(x)
+        x = layers.Activation("elu")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.MaxPooling1D(2, padding="same")(x)
+    x = layers.LSTM(128)(x)
+    x = layers.Dense(128)(x)
+    x = layers.Activation("elu")(x)
+    x = layers.BatchNormalization()(x)
+    out = layers.Dense(n_classes, activation="softmax")(x)
+    model = keras.Model(inp, out, name="wader_classifier")
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError("optimizer must be 'sgd' or 'adam'")
+    opt = (keras.optimizers.SGD(float(learning_rate)) if optimizer == "sgd"
+           else keras.optimizers.Adam(float(learning_rate)))
+    model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def train_wader_fold(X_train, y_train, X_val, y_val, *, labels, ae_epochs: int, clf_epochs: int,
+                     ae_batch: int = 128, clf_batch: int = 64, ae_lr: float = 1e-3, clf_lr: float = 1e-4,
+                     optimizer: str = "sgd", patience: int | None = None, seed: int = 0, desc: str = ""):
+    """Train the autoencoder on the training frames, then the classifier on its frozen encoder.
+
+    Model selection (early stopping, when ``patience`` is set) uses the validation frames only.
+
+    Returns
+    -------
+    dict with ``autoencoder``, ``encoder``, ``classifier`` (models), ``ae_history``,
+    ``clf_history`` (dicts of lists), ``ae_s``, ``clf_s`` (seconds).
+    """
+    from .training import epoch_bar
+
+    labels = list(labels)
+    index = {lab: i for i, lab in enumerate(labels)}
+    to1h = lambda y: keras.utils.to_categorical([index[v] for v in y], len(labels))  # noqa: E731
+    keras.utils.set_random_seed(seed)
+    ae, enc = autoencoder(X_train.shape[1], X_train.shape[2], learning_rate=ae_lr)
+    t0 = time.time()
+    ae_hist = ae.fit(X_train, X_train, validation_data=(X_val, X_val), epochs=ae_epochs, batch_size=ae_batch,
+                     verbose=0, callbacks=[epoch_bar(ae_epochs, f"{desc} autoencoder")])
+    ae_s = time.time() - t0
+    clf = classifier(enc, len(labels), learning_rate=clf_lr, optimizer=optimizer)
+    callbacks = [epoch_bar(clf_epochs, f"{desc} classifier")]
+    if patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
+    t0 = time.time()
+    clf_hist = clf.fit(X_train, to1h(y_train), validation_data=(X_val, to1h(y_val)), epochs=clf_epochs,
+                       batch_size=clf_batch, verbose=0, callbacks=callbacks, shuffle=True)
+    return {"autoencoder": ae, "encoder": enc, "classifier": clf, "ae_history": ae_hist.history,
+            "clf_history": clf_hist.history, "ae_s": ae_s, "clf_s": time.time() - t0}
+
+
+def predict_frames(model: keras.Model, X: np.ndarray) -> np.ndarray:
+    """Frame probabilities (batched)."""
+    return model.predict(X, batch_size=256, verbose=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Protocols and one fold, end to end
+# --------------------------------------------------------------------------------------------
+
+def seed_subset(clips, *, n_clips: int = 60):
+    """The original's data subset: the first ``n_clips`` files in directory order (sorted paths).
+
+    In the usual RAVDESS layout these are the 60 clips of Actor_01 alone.
+    """
+    return clips.sort_values("path", kind="stable").head(n_clips).reset_index(drop=True)
+
+
+def splits(clips, protocol: str, *, n_folds: int = 6, random_state: int = 42):
+    """WaDER splits of a clip table.
+
+    ``seed``: ``train_test_split(test_size=0.3, random_state=42)`` at clip level, the 30 % split
+    again 75/25 into validation and test, and validation + test merged for evaluation (as the
+    original did); the validation part is also what training monitors.
+    ``actor``: actor-disjoint stratified folds (default 6 folds of 4 actors), validation actors
+    drawn from the training actors.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from .protocols import Split, actor_folds
+
+    if protocol == "seed":
+        idx = np.arange(len(clips))
+        train, rest = train_test_split(idx, test_size=0.3, random_state=random_state)
+        val, test = train_test_split(rest, test_size=0.25, random_state=random_state)
+        return [Split(0, np.sort(train), np.sort(val), np.sort(np.concatenate([val, test])))]
+    if protocol == "actor":
+        return actor_folds(clips["emotion"], clips["actor"], n_folds=n_folds, val_folds=5, random_state=0)
+    raise ValueError(f"unknown protocol {protocol!r}; expected 'seed' or 'actor'")
+
+
+def run_fold(store, split, *, labels, protocol: str, frame_samples: int = 4000, max_frames: int | None = 100,
+             ae_epochs: int = 50, clf_epochs: int = 50, ae_lr: float = 1e-3, clf_lr: float = 1e-4,
+             optimizer: str = "sgd", patience: int | None = None, seed: int = 0, desc: str = "") -> dict:
+    """Frames → autoencoder → classifier for one fold; scores at frame and clip level.
+
+    Under ``seed`` the noisy copies are on both sides, as in the original; under ``actor`` they
+    are used for training only. Frames never mix clips, and a clip is on one side only.
+
+    Returns
+    -------
+    dict: ``frame`` and ``clip`` (:func:`ser_lib.metrics.evaluate` outputs), ``train_frame``
+    (scores on the training frames), ``ae`` (final MSE and R² on validation frames), histories,
+    frame counts, timings, and the clip-level predictions (``clip_rows``, ``clip_true``,
+    ``clip_pred``).
+    """
+    from . import metrics as M
+    from .wavelet import clip_probabilities, frame_dataset
+
+    y_all = store.clips["emotion"].to_numpy()
+    eval_noisy = "also" if protocol == "seed" else "no"
+    kw = dict(frame_samples=frame_samples, max_frames=max_frames, seed=seed)
+    X_tr, own_tr = frame_dataset(store, split.train, noisy="also", **kw)
+    X_va, own_va = frame_dataset(store, split.val, noisy=eval_noisy, **kw)
+    X_te, own_te = frame_dataset(store, split.test, noisy=eval_noisy, **kw)
+    if set(own_tr) & set(own_te):
+        raise AssertionError("a clip contributes frames to both training and test")
+    out = train_wader_fold(X_tr, y_all[own_tr], X_va, y_all[own_va], labels=labels, ae_epochs=ae_epochs,
+                           clf_epochs=clf_epochs, ae_lr=ae_lr, clf_lr=clf_lr, optimizer=optimizer,
+                           patience=patience, seed=seed, desc=desc)
+    clf = out["classifier"]
+    lab = np.array(labels, dtype=object)
+    p_te = predict_frames(clf, X_te)
+    p_tr = predict_frames(clf, X_tr)
+    rows, p_clip = clip_probabilities(p_te, own_te)
+    ae_eval = out["autoencoder"].evaluate(X_te, X_te, verbose=0, return_dict=True)
+    return {
+        "frame": M.evaluate(y_all[own_te], lab[p_te.argmax(1)], labels),
+        "clip": M.evaluate(y_all[rows], lab[p_clip.argmax(1)], labels),
+        "train_frame": M.evaluate(y_all[own_tr], lab[p_tr.argmax(1)], labels),
+        "ae_test": {"mse": float(ae_eval["loss"]), "r2": float(ae_eval["r2_score"])},
+        "ae_history": out["ae_history"], "clf_history": out["clf_history"],
+        "n_frames": {"train": int(len(X_tr)), "val": int(len(X_va)), "test": int(len(X_te))},
+        "frame_len": int(X_tr.shape[1]), "ae_s": out["ae_s"], "clf_s": out["clf_s"],
+        "clip_rows": rows, "clip_true": y_all[rows], "clip_pred": lab[p_clip.argmax(1)],
+        "train_owners": np.unique(own_tr), "test_owners": np.unique(own_te), "models": out,
+    }
+
+
+def summarize_folds(results: list[dict], labels) -> dict:
+    """Headline figures over folds: clip and frame level (mean ± std, or one split's interval)."""
+    from . import metrics as M
+
+    out = {}
+    for level in ("clip", "frame"):
+        scores = [r[level] for r in results]
+        if len(results) == 1:
+            s = {k: scores[0][k] for k in M.HEADLINE}
+            s["wa_ci"] = scores[0]["wa_ci"]
+        else:
+            s = M.summarize_folds(scores)
+        s["n"] = int(sum(x["n"] for x in scores))
+        out[level] = s
+    y_true = np.concatenate([r["clip_true"] for r in results])
+    y_pred = np.concatenate([r["clip_pred"] for r in results])
+    pooled = M.evaluate(y_true, y_pred, labels)
+    out["clip_pooled"] = {"confusion": pooled["confusion"], "per_class": pooled["per_class"], "chance": pooled["chance"]}
+    out["ae"] = {"mse": float(np.mean([r["ae_test"]["mse"] for r in results])),
+                 "mse_std": float(np.std([r["ae_test"]["mse"] for r in results])),
+                 "r2": float(np.mean([r["ae_test"]["r2"] for r in results])),
+                 "r2_std": float(np.std([r["ae_test"]["r2"] for r in results]))}
+    return out
