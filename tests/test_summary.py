@@ -1,0 +1,61 @@
+import json
+
+import pytest
+
+from ser_lib import report, summary
+
+
+def _write(tmp_path, name, protocol, wa, ua, std=None, data="real", corpus="crema-d", ref=None):
+    scores = {"wa": wa, "ua": ua, "macro_f1": ua - 0.01, "weighted_f1": wa - 0.01, "chance": {"ua": 1 / 6, "wa": 0.17}}
+    if std is not None:
+        scores.update(wa_std=std, ua_std=std)
+    else:
+        scores["wa_ci"] = (wa - 0.02, wa + 0.02)
+    report.Run(name, corpus, protocol, synthetic=data == "synthetic", reports_dir=tmp_path).finish(
+        n_test_clips=100, scores=scores, reference=ref or {})
+
+
+@pytest.fixture()
+def metrics_dir(tmp_path):
+    _write(tmp_path, "explore-crema-d", "human", 0.416, 0.429, ref={"wa": 0.416})
+    _write(tmp_path, "cnn1d-a-seed", "seed", 0.50, 0.48, ref={"wa": 0.49, "macro_f1": 0.47})
+    _write(tmp_path, "cnn1d-a-actor", "actor", 0.40, 0.38, std=0.02)
+    _write(tmp_path, "cnn1d-b-seed", "seed", 0.45, 0.44)
+    _write(tmp_path, "cnn1d-b-actor", "actor", 0.44, 0.43, std=0.01)
+    report.Run("explore-ravdess", "ravdess", "none", synthetic=False, reports_dir=tmp_path).finish(n_test_clips=None)
+    return tmp_path
+
+
+def test_results_table(metrics_dir):
+    table = summary.results_table(report.read_metrics(metrics_dir))
+    assert list(table["experiment"]) == ["explore-crema-d", "cnn1d-a-actor", "cnn1d-a-seed", "cnn1d-b-actor", "cnn1d-b-seed"]
+    row = table.set_index("experiment").loc["cnn1d-a-actor"]
+    assert row["UA %"] == "38.0 ± 2.0" and row["chance UA %"] == "16.7"
+    seed = table.set_index("experiment").loc["cnn1d-a-seed"]
+    assert seed["WA %"] == "50.0 [48.0, 52.0]" and seed["original %"] == "49.0 / 47.0"
+
+
+def test_protocol_gaps_and_findings(metrics_dir):
+    table = summary.results_table(report.read_metrics(metrics_dir))
+    gaps = summary.protocol_gaps(table).set_index("model")
+    assert gaps.loc["cnn1d-a", "gap (points)"] == pytest.approx(10.0)
+    assert gaps.loc["cnn1d-b", "gap (points)"] == pytest.approx(1.0)
+    notes = summary.findings(table)
+    text = " ".join(notes)
+    assert "cnn1d-b-actor with UA 43.0 ± 1.0 %" in text and "human listeners reach UA 42.9 %" in text
+    assert "+5.5 points on average" in text and "+10.0 (cnn1d-a)" in text
+    assert "synthetic" not in text
+
+
+def test_synthetic_flag_and_markdown(metrics_dir, tmp_path):
+    _write(metrics_dir, "cnn2d-x-actor", "actor", 0.3, 0.3, std=0.1, data="synthetic")
+    table = summary.results_table(report.read_metrics(metrics_dir))
+    notes = summary.findings(table)
+    assert "synthetic demo corpus" in notes[0]
+    md = summary.write_results_md(table, notes, tmp_path / "out" / "RESULTS.md").read_text()
+    assert "| cnn2d-x-actor | crema-d | actor | synthetic | 100 | 30.0 ± 10.0 |" in md
+    assert md.count("\n- ") == len(notes)
+
+
+def test_empty():
+    assert summary.findings(summary.results_table([])) == ["No experiment with scores has been run yet."]
