@@ -133,7 +133,7 @@ def _clip_key(path: str) -> str:
 
 
 def extract_features(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs: int = -1,
-                     progress: bool = True, **settings) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+                     progress: bool = True, **settings) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
     """Seed features of every clip of a table, from the on-disk cache where possible.
 
     The cache (``<cache>/features/seed-<settings hash>.npz``) is keyed by clip (file name, size,
@@ -159,8 +159,9 @@ def extract_features(clips: pd.DataFrame, *, cache: str | Path | None = None, n_
     features : dict
         name → array stacked over the *usable* clips, in table order.
     kept : DataFrame
-        The rows of ``clips`` that were featurized, plus a ``skipped`` table in
-        ``kept.attrs["skipped"]`` (clip, reason) for clips that could not be loaded.
+        The rows of ``clips`` that were featurized.
+    skipped : DataFrame
+        ``clip``, ``reason`` for clips that could not be loaded.
     """
     from joblib import Parallel, delayed
     from tqdm import tqdm
@@ -200,11 +201,11 @@ def extract_features(clips: pd.DataFrame, *, cache: str | Path | None = None, n_
                     for name in SEED_FEATURES})
     ok = [isinstance(cached[k], dict) for k in keys]
     kept = clips[ok].reset_index(drop=True)
-    kept.attrs["skipped"] = pd.DataFrame(
+    skipped = pd.DataFrame(
         [{"clip": c, "reason": cached[k]} for c, k, good in zip(clips["clip"], keys, ok) if not good],
         columns=["clip", "reason"])
     feats = {name: np.stack([cached[k][name] for k, good in zip(keys, ok) if good]) for name in SEED_FEATURES}
-    return feats, kept
+    return feats, kept, skipped
 
 
 def feature_set(features: dict[str, np.ndarray], names) -> np.ndarray:

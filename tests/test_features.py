@@ -68,12 +68,12 @@ def test_extract_features_cache_and_bad_clips(tmp_path, tiny_crema):
     sf.write(bad, np.zeros(16000, dtype=np.float32), 16000)  # silent: skipped, listed
     clips = pd.concat([clips, pd.DataFrame([{"clip": bad.stem, "path": str(bad), "emotion": "SAD", "actor": 9099}])],
                       ignore_index=True)
-    feats, kept = F.extract_features(clips, cache=tmp_path / "c", n_jobs=1, progress=False)
+    feats, kept, skipped = F.extract_features(clips, cache=tmp_path / "c", n_jobs=1, progress=False)
     assert len(kept) == 6 and feats["mel"].shape == (6, 128, 157) and feats["rms"].shape == (6, 157)
-    assert kept.attrs["skipped"].to_dict("records") == [{"clip": bad.stem, "reason": "all-silent audio (peak -inf dBFS)"}]
+    assert skipped.to_dict("records") == [{"clip": bad.stem, "reason": "all-silent audio (peak -inf dBFS)"}]
     store = next((tmp_path / "c" / "features").glob("seed-*.npz"))
     mtime = store.stat().st_mtime_ns
-    feats2, _ = F.extract_features(clips, cache=tmp_path / "c", n_jobs=1, progress=False)
+    feats2, _, _ = F.extract_features(clips, cache=tmp_path / "c", n_jobs=1, progress=False)
     assert store.stat().st_mtime_ns == mtime  # served from the cache
     np.testing.assert_array_equal(feats2["mfcc"], feats["mfcc"])
     F.extract_features(clips.head(2), cache=tmp_path / "c", n_jobs=1, progress=False, n_mels=64)

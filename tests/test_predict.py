@@ -1,0 +1,98 @@
+"""Saved model → same probabilities after loading; the predict CLI on generated audio and bad files."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from ser_lib import features as F
+from ser_lib import predict as P
+from ser_lib.models import build
+
+LABELS = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    model = build("cnn1d", (314, 1), 6, learning_rate=1e-3)  # untrained weights suffice for these checks
+    path = P.save_model(model, tmp_path_factory.mktemp("m") / "crema-d", corpus="crema-d", labels=LABELS,
+                        features=["rms", "zcr"], feature_settings=F.DEFAULTS, experiment="test")
+    return model, path
+
+
+@pytest.fixture(scope="module")
+def audio_files(tmp_path_factory, tiny_crema):
+    d = tmp_path_factory.mktemp("audio")
+    y, sr = sf.read(sorted((tiny_crema / "AudioWAV").glob("*.wav"))[0], dtype="float32")
+    f = {}
+    f["mono"] = d / "mono.wav"
+    sf.write(f["mono"], y, sr)
+    import librosa
+    f["stereo44k"] = d / "stereo44k.flac"
+    y44 = librosa.resample(y, orig_sr=sr, target_sr=44100)
+    sf.write(f["stereo44k"], np.stack([y44, 0.5 * y44], axis=1), 44100)
+    f["long"] = d / "long.ogg"
+    sf.write(f["long"], np.tile(y, 20)[: sr * 12], sr, format="OGG", subtype="VORBIS")  # 12 s
+    f["silent"] = d / "silent.wav"
+    sf.write(f["silent"], np.zeros(sr, dtype="float32"), sr)
+    f["empty"] = d / "empty.wav"
+    f["empty"].write_bytes(b"")
+    f["corrupt"] = d / "corrupt.wav"
+    f["corrupt"].write_bytes(b"RIFF....WAVEnot really")
+    f["missing"] = d / "missing.wav"
+    return f
+
+
+def test_saved_then_loaded_model_gives_the_same_probabilities(saved, audio_files):
+    model, path = saved
+    loaded, meta = P.load_model(path)
+    assert meta["labels"] == LABELS and meta["features"] == ["rms", "zcr"] and meta["window_samples"] == 80080
+    y, _ = P.load_clip(audio_files["mono"])
+    X = P.model_inputs(y, meta)
+    np.testing.assert_allclose(model.predict(X, verbose=0), loaded.predict(X, verbose=0), rtol=1e-6, atol=1e-7)
+    direct = P.predict([audio_files["mono"]], model=model, meta=meta)[0]
+    via_path = P.predict(audio_files["mono"], model_path=path)[0]
+    assert direct["emotion"] == via_path["emotion"]
+    for lab in LABELS:
+        assert direct["probabilities"][lab] == pytest.approx(via_path["probabilities"][lab], abs=1e-6)
+    assert sum(direct["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_windows():
+    assert P.windows(np.ones(100), 300).shape == (1, 300)
+    w = P.windows(np.arange(1000.0), 400)
+    assert w.shape == (4, 400) and w[0, 0] == 0 and w[-1, -1] == 999  # 50 % overlap, last aligned to the end
+
+
+def test_long_stereo_and_bad_files(saved, audio_files):
+    model, path = saved
+    _, meta = P.load_model(path)
+    res = {r["file"].split("/")[-1]: r for r in P.predict([str(p) for p in audio_files.values()], model=model, meta=meta)}
+    assert res["long.ogg"]["windows"] == 4 and res["mono.wav"]["windows"] == 1
+    assert res["stereo44k.flac"]["emotion"] in LABELS
+    assert "all-silent" in res["silent.wav"]["error"]
+    assert "empty" in res["empty.wav"]["error"]
+    assert "corrupt" in res["corrupt.wav"]["error"]
+    assert "not found" in res["missing.wav"]["error"]
+
+
+def test_cli(saved, audio_files):
+    _, path = saved
+    cmd = [sys.executable, "-m", "ser_lib", "predict", str(audio_files["mono"]), str(audio_files["silent"]),
+           str(audio_files["stereo44k"]), "--model", str(path), "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1  # one bad file → non-zero exit, the others still predicted
+    results = json.loads(done.stdout)
+    assert [("error" in r) for r in results] == [False, True, False]
+    assert "silent.wav: all-silent" in done.stderr and done.stderr.count("error:") == 1
+    table = subprocess.run(cmd[:-1], capture_output=True, text=True, timeout=300)
+    assert "emotion" in table.stdout.splitlines()[0] and "error: all-silent" in table.stdout
+
+
+def test_missing_model(tmp_path, audio_files):
+    done = subprocess.run([sys.executable, "-m", "ser_lib", "predict", str(audio_files["mono"]), "--model",
+                           str(tmp_path / "none.keras")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "no saved model" in done.stderr
