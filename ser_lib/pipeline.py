@@ -39,7 +39,8 @@ FIRST, LAST = ("exploration",), ("summary",)
 TF_NOISE = re.compile(
     r"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] )|(^[IWEF]\d{4} )|oneDNN custom operations|"
     r"cuda|TF-TRT|rebuild TensorFlow|WARNING: All log messages before absl|"
-    r"^\s*\d+/\d+ [━─=.>\s]+|computation placer|cpu_feature_guard|Unable to register cu",
+    r"^\s*\d+/\d+ [━─=.>\s]+|computation placer|cpu_feature_guard|Unable to register cu|"
+    r"written to STDERR|WARNING:tensorflow|tf\.function retracing|reduce_retracing",
 )
 
 

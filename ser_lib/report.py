@@ -35,6 +35,9 @@ def quiet_tensorflow() -> None:
     """Silence TensorFlow's C++ start-up logging and absl warnings (call before importing it)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # e.g. tf.function retracing warnings
     try:
         import absl.logging
 

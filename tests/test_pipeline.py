@@ -1,6 +1,7 @@
 """Params schema, incremental runs, HTML cleaning — and every notebook executed on the tiny demo corpus."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -94,29 +95,41 @@ def test_clean_stderr_drops_noise_and_keeps_last_progress_state():
     assert texts == ["bar: 100%|####| 2/2\n", "kept\n"]
 
 
+#: One experiment per notebook (and both protocols), run on the tiny synthetic corpus.
+SMOKE = ["explore-crema-d", "explore-ravdess", "cnn1d-rolloff-actor", "cnn1d-energy-zcr-seed",
+         "cnn2d-singh-fang-actor", "wader-seed", "wader-actor", "summary"]
+
+
 @pytest.mark.slow
 def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache, tmp_path):
-    """`make report` on the tiny demo corpus (2 epochs, 2 folds): every experiment executes, HTML is
-    clean, a re-run is a no-op."""
+    """`make report` on the tiny demo corpus (2 epochs, 2 folds, augmentation on): every notebook
+    executes, the HTML is clean, a re-run is a no-op."""
+    exps = {e.name: e for e in pipeline.load_experiments(PROJECT / "params", PROJECT / "notebooks")}
+    assert set(SMOKE) <= set(exps)
+    assert {exps[n].notebook for n in SMOKE} == {p.stem for p in (PROJECT / "notebooks").glob("*.ipynb")}
     reports = tmp_path / "reports"
     cmd = [sys.executable, "-m", "ser_lib.pipeline", "--data-root", str(tiny_root), "--reports-dir", str(reports),
-           "--cache", str(tiny_cache), "--demo-size", "tiny", "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2"]
+           "--cache", str(tiny_cache), "--demo-size", "tiny", "--only", *SMOKE,
+           "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "augment=true"]
     done = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout + done.stderr
-    exps = pipeline.load_experiments(PROJECT / "params", PROJECT / "notebooks")
     index = (reports / "index.html").read_text()
-    for exp in exps:
-        html = (reports / f"{exp.name}.html").read_text()
-        assert "SYNTHETIC DEMO DATA" in html, exp.name
-        assert "data:audio" not in html, f"{exp.name} embeds audio"
-        for noise in ("oneDNN", "cpu_feature_guard", "Traceback", "━━━━"):
-            assert noise not in html, f"{exp.name}: {noise!r} leaked into the HTML"
-        rec = json.loads((reports / "metrics" / f"{exp.name}.json").read_text())
-        assert rec["data"] == "synthetic" and rec["experiment"] == exp.name
-        assert f'href="{exp.name}.html"' in index
+    for name in SMOKE:
+        html = (reports / f"{name}.html").read_text()
+        assert "SYNTHETIC DEMO DATA" in html, name
+        assert "data:audio" not in html, f"{name} embeds audio"
+        for noise in ("oneDNN", "cpu_feature_guard", "Traceback", "WARNING:tensorflow", "written to STDERR"):
+            assert noise not in html, f"{name}: {noise!r} leaked into the HTML"
+        assert not re.search(r"\d+/\d+ ━", html), f"{name}: a Keras progress bar leaked into the HTML"
+        rec = json.loads((reports / "metrics" / f"{name}.json").read_text())
+        assert rec["data"] == "synthetic" and rec["experiment"] == name
+        assert f'href="{name}.html"' in index
+    assert json.loads((reports / "metrics" / "cnn2d-singh-fang-actor.json").read_text())["params"]["augment"] is True
+    assert (reports / "predictions" / "cnn1d-rolloff-actor.csv").is_file()
+    assert "SYNTHETIC DEMO DATA" in (reports / "RESULTS.md").read_text()
     again = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "running" not in again.stdout
-    assert again.stdout.count("up to date") == len(exps)
+    assert again.stdout.count("up to date") == len(SMOKE)
 
 
 def test_failing_experiment_does_not_stop_the_others(fake_project, tiny_root, tiny_cache, tmp_path):
