@@ -60,7 +60,7 @@ def epoch_bar(total: int, desc: str):
 def train_fold(X: np.ndarray, y: np.ndarray, split: Split, *, labels, architecture: str, epochs: int,
                batch_size: int, learning_rate: float, seed: int = 0, patience: int | None = None,
                extra_inputs: dict | None = None, augment: dict | None = None, paths=None,
-               desc: str = "") -> tuple[FoldResult, object]:
+               standardize: bool = False, desc: str = "") -> tuple[FoldResult, object]:
     """Train one fold and score it on its test clips.
 
     Parameters
@@ -90,6 +90,10 @@ def train_fold(X: np.ndarray, y: np.ndarray, split: Split, *, labels, architectu
         Validation and test inputs are never augmented.
     paths : sequence of str, optional
         Audio file of every clip (same order as ``X``), for augmentation.
+    standardize : bool
+        Scale inputs to zero mean and unit variance with one mean and one std computed on this
+        fold's *training* clips only (the original fed raw values, e.g. −80…0 dB log-mel).
+        The model then includes the scaling, so a saved model takes raw features.
 
     Returns
     -------
@@ -104,6 +108,13 @@ def train_fold(X: np.ndarray, y: np.ndarray, split: Split, *, labels, architectu
     onehot = keras.utils.to_categorical([index[v] for v in y], len(labels))
     keras.utils.set_random_seed(seed)
     model = build(architecture, X.shape[1:], len(labels), learning_rate=learning_rate)
+    if standardize:
+        mean, std = float(X[split.train].mean()), float(X[split.train].std()) or 1.0
+        inner = model
+        model = keras.Sequential([keras.Input(X.shape[1:]), keras.layers.Rescaling(1.0 / std, offset=-mean / std),
+                                  *inner.layers], name=f"{inner.name}_standardized")
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)),
+                      loss="categorical_crossentropy", metrics=["accuracy"])
     callbacks = [epoch_bar(epochs, desc or f"fold {split.fold}")]
     if patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,

@@ -77,3 +77,15 @@ def test_summarize_single_split_and_folds():
     assert two["wa_std"] == 0.0 and two["n_test_clips"] == 2 * len(split.test)
     table = training.results_table(two, {"wa": 0.5})
     assert table.loc["accuracy (WA)", "original"] == "50.0"
+
+
+def test_standardize_uses_training_statistics_only():
+    X, y, split = _separable()
+    X = X * 40 - 60  # raw dB-like scale
+    X[split.test] += 1000  # test values must not influence the scaling
+    r, model = training.train_fold(X, y, split, labels=["A", "B", "C"], architecture="cnn1d", epochs=1, batch_size=64,
+                                   learning_rate=1e-3, standardize=True)
+    scale = model.layers[0]
+    assert type(scale).__name__ == "Rescaling"
+    mean, std = X[split.train].mean(), X[split.train].std()
+    assert float(scale.scale) == pytest.approx(1 / std, rel=1e-5) and float(scale.offset) == pytest.approx(-mean / std, rel=1e-5)
