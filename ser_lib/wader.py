@@ -159,8 +159,15 @@ def splits(clips, protocol: str, *, n_folds: int = 6, random_state: int = 42):
 
 def run_fold(store, split, *, labels, protocol: str, frame_samples: int = 4000, max_frames: int | None = 100,
              ae_epochs: int = 50, clf_epochs: int = 50, ae_lr: float = 1e-3, clf_lr: float = 1e-4,
-             optimizer: str = "sgd", patience: int | None = None, seed: int = 0, desc: str = "") -> dict:
+             optimizer: str = "sgd", patience: int | None = None, seed: int = 0, split_level: str = "clip",
+             desc: str = "") -> dict:
     """Frames → autoencoder → classifier for one fold; scores at frame and clip level.
+
+    ``split_level="frame"`` (seed protocol only) reproduces the leakiest reading of the original:
+    the frames of *all* the fold's clips (clean and noisy) are pooled and split at random 70/30
+    (``random_state=42``; the 30 % again 75/25 into validation and test, merged for evaluation),
+    so frames of one clip land on both sides. It exists to measure that leak; clip-level scores
+    are then meaningless and flagged ``leaky``.
 
     Under ``seed`` the noisy copies are on both sides, as in the original; under ``actor`` they
     are used for training only. Frames never mix clips, and a clip is on one side only.
@@ -178,11 +185,26 @@ def run_fold(store, split, *, labels, protocol: str, frame_samples: int = 4000, 
     y_all = store.clips["emotion"].to_numpy()
     eval_noisy = "also" if protocol == "seed" else "no"
     kw = dict(frame_samples=frame_samples, max_frames=max_frames, seed=seed)
-    X_tr, own_tr = frame_dataset(store, split.train, noisy="also", **kw)
-    X_va, own_va = frame_dataset(store, split.val, noisy=eval_noisy, **kw)
-    X_te, own_te = frame_dataset(store, split.test, noisy=eval_noisy, **kw)
-    if set(own_tr) & set(own_te):
-        raise AssertionError("a clip contributes frames to both training and test")
+    if split_level == "frame":
+        if protocol != "seed":
+            raise ValueError("split_level='frame' is only for reproducing the seed protocol's leak")
+        from sklearn.model_selection import train_test_split
+
+        everything = np.union1d(split.train, split.test)
+        X_all, own_all = frame_dataset(store, everything, noisy="also", **kw)
+        tr, rest = train_test_split(np.arange(len(X_all)), test_size=0.3, random_state=42)
+        va, te = train_test_split(rest, test_size=0.25, random_state=42)
+        te = np.concatenate([va, te])
+        X_tr, own_tr, X_va, own_va, X_te, own_te = (X_all[tr], own_all[tr], X_all[va], own_all[va],
+                                                    X_all[te], own_all[te])
+    elif split_level == "clip":
+        X_tr, own_tr = frame_dataset(store, split.train, noisy="also", **kw)
+        X_va, own_va = frame_dataset(store, split.val, noisy=eval_noisy, **kw)
+        X_te, own_te = frame_dataset(store, split.test, noisy=eval_noisy, **kw)
+        if set(own_tr) & set(own_te):
+            raise AssertionError("a clip contributes frames to both training and test")
+    else:
+        raise ValueError("split_level must be 'clip' or 'frame'")
     out = train_wader_fold(X_tr, y_all[own_tr], X_va, y_all[own_va], labels=labels, ae_epochs=ae_epochs,
                            clf_epochs=clf_epochs, ae_lr=ae_lr, clf_lr=clf_lr, optimizer=optimizer,
                            patience=patience, seed=seed, desc=desc)
@@ -202,6 +224,7 @@ def run_fold(store, split, *, labels, protocol: str, frame_samples: int = 4000, 
         "frame_len": int(X_tr.shape[1]), "ae_s": out["ae_s"], "clf_s": out["clf_s"],
         "clip_rows": rows, "clip_true": y_all[rows], "clip_pred": lab[p_clip.argmax(1)],
         "train_owners": np.unique(own_tr), "test_owners": np.unique(own_te), "models": out,
+        "leaky": split_level == "frame",
     }
 
 

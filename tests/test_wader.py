@@ -59,3 +59,17 @@ def test_run_fold_keeps_clips_apart_and_noise_in_training_only(tiny_ravdess, tmp
     assert r["clip"]["n"] == len(fold.test) and 0 <= r["clip"]["ua"] <= 1
     s = wader.summarize_folds([r, r], CORPUS_EMOTIONS["ravdess"])
     assert s["clip"]["wa_std"] == 0 and "confusion" in s["clip_pooled"]
+
+
+@pytest.mark.slow
+def test_frame_level_split_reproduces_the_leak(tiny_ravdess, tmp_path):
+    from ser_lib.corpus import ravdess_table
+
+    clips, _ = ravdess_table(tiny_ravdess)
+    store = wavelet.build_store(wader.seed_subset(clips, n_clips=24), cache=tmp_path, n_jobs=1, progress=False)
+    (fold,) = wader.splits(store.clips, "seed")
+    r = wader.run_fold(store, fold, labels=CORPUS_EMOTIONS["ravdess"], protocol="seed", max_frames=2,
+                       ae_epochs=1, clf_epochs=1, split_level="frame")
+    assert r["leaky"] and set(r["train_owners"]) & set(r["test_owners"])  # frames of one clip on both sides
+    with pytest.raises(ValueError):
+        wader.run_fold(store, fold, labels=CORPUS_EMOTIONS["ravdess"], protocol="actor", split_level="frame")
