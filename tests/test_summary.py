@@ -54,6 +54,7 @@ def test_synthetic_flag_and_markdown(metrics_dir, tmp_path):
     assert "synthetic demo corpus" in notes[0]
     md = summary.write_results_md(table, notes, tmp_path / "out" / "RESULTS.md").read_text()
     assert "| cnn2d-x-actor | crema-d | actor | synthetic | 100 | 30.0 ± 10.0 |" in md
+    assert table.set_index("experiment").loc["cnn2d-x-actor", "frame WA %"] == "–"
     assert md.count("\n- ") == len(notes)
 
 
