@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -193,12 +194,19 @@ def extract_features(clips: pd.DataFrame, *, cache: str | Path | None = None, n_
                     cached[k] = res
                 bar.update(len(chunk))
         bar.close()
+        # Forget stale versions of the clips just extracted (same file name, other size or time).
+        current, renewed = set(keys), {k.split("|")[0] for k, _ in todo}
+        for k in [k for k in cached if k not in current and k.split("|")[0] in renewed]:
+            del cached[k]
         good = [k for k, v in cached.items() if isinstance(v, dict)]
         bad = [k for k, v in cached.items() if isinstance(v, str)]
-        np.savez(store, keys=np.array(good), bad_keys=np.array(bad, dtype=str),
-                 bad_reasons=np.array([cached[k] for k in bad], dtype=str),
-                 **{name: np.stack([cached[k][name] for k in good]) if good else np.zeros((0,))
-                    for name in SEED_FEATURES})
+        tmp = store.with_name(f"{store.stem}.{os.getpid()}.tmp")  # write, then rename: readers never see half a file
+        with open(tmp, "wb") as fh:
+            np.savez(fh, keys=np.array(good), bad_keys=np.array(bad, dtype=str),
+                     bad_reasons=np.array([cached[k] for k in bad], dtype=str),
+                     **{name: np.stack([cached[k][name] for k in good]) if good else np.zeros((0,))
+                        for name in SEED_FEATURES})
+        os.replace(tmp, store)
     ok = [isinstance(cached[k], dict) for k in keys]
     kept = clips[ok].reset_index(drop=True)
     skipped = pd.DataFrame(

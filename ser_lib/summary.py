@@ -72,8 +72,44 @@ def protocol_gaps(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def findings(table: pd.DataFrame) -> list[str]:
-    """Plain-language findings computed from the table (no number is typed in by hand)."""
+def cross_corpus_table(records: list[dict]) -> pd.DataFrame:
+    """One row per cross-corpus experiment and input normalisation: UA across corpora (mean ± std
+    over repeats) beside the within-corpus UA on the target (actor-disjoint folds), and the drop."""
+    rows = []
+    for r in records:
+        if r.get("protocol") != "cross-corpus":
+            continue
+        variants = r.get("variants") or {r.get("normalization", "–"): {"cross": r, "within": r.get("within") or {}}}
+        for norm, v in variants.items():
+            cross, within = v.get("cross") or {}, v.get("within") or {}
+            drop = (100 * (within["ua"] - cross["ua"])) if within.get("ua") is not None and cross.get("ua") is not None else None
+            rows.append({
+                "direction": f"{r.get('source_corpus', '?')} → {r['corpus']}", "normalization": norm,
+                "headline": norm == r.get("normalization"), "data": r["data"], "test clips": r.get("n_test_clips"),
+                "cross UA %": format_score(cross.get("ua"), cross.get("ua_std")),
+                "cross WA %": format_score(cross.get("wa"), cross.get("wa_std")),
+                "within-target UA %": format_score(within.get("ua"), within.get("ua_std")),
+                "drop (points)": None if drop is None else round(drop, 1),
+                "chance UA %": format_score((r.get("chance") or {}).get("ua")),
+                "cross_ua_value": cross.get("ua"), "within_ua_value": within.get("ua")})
+    cols = ["direction", "normalization", "headline", "data", "test clips", "cross UA %", "cross WA %",
+            "within-target UA %", "drop (points)", "chance UA %", "cross_ua_value", "within_ua_value"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_model: dict | None = None,
+             human_model_experiment: str = "") -> list[str]:
+    """Plain-language findings computed from the numbers (none is typed in by hand).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`results_table`.
+    cross : DataFrame, optional
+        :func:`cross_corpus_table`.
+    human_model : dict, optional
+        Scores of :func:`ser_lib.breakdown.human_vs_model` for ``human_model_experiment``.
+    """
     out = []
     if table.empty:
         return ["No experiment with scores has been run yet."]
@@ -98,6 +134,20 @@ def findings(table: pd.DataFrame) -> list[str]:
                    f"protocols: {mean_gap:+.1f} points on average, from {best['gap (points)']:+.1f} "
                    f"({best['model']}) to {worst['gap (points)']:+.1f} ({worst['model']}). A positive gap is "
                    "what sharing speakers between training and test adds.")
+    if human_model:
+        h = human_model
+        out.append(f"Human vs model on CREMA-D ({human_model_experiment}, {h['n']} clips, each a test clip once): the model "
+                   f"agrees with the listeners' majority vote on {100 * h['agreement']:.1f} % of clips; it is right on "
+                   f"{100 * h['model_wa_when_human_right']:.1f} % of the clips the listeners got right and on "
+                   f"{100 * h['model_wa_when_human_wrong']:.1f} % of those they got wrong (model {100 * h['model_wa']:.1f} %, "
+                   f"listeners {100 * h['human_wa']:.1f} % accuracy).")
+    if cross is not None and len(cross):
+        for _, row in cross[cross["headline"]].iterrows():
+            if pd.isna(row["cross_ua_value"]) or pd.isna(row["within_ua_value"]):
+                continue
+            out.append(f"Cross-corpus {row['direction']} ({row['normalization']} normalisation): UA {row['cross UA %']} % "
+                       f"against {row['within-target UA %']} % within the target corpus "
+                       f"({-row['drop (points)']:+.1f} points; chance {row['chance UA %']} %).")
     return out
 
 
@@ -109,7 +159,8 @@ def plot_scores(table: pd.DataFrame, *, metric: str = "ua", human: float | None 
     ax = ax or plt.subplots(figsize=(9, 0.32 * len(t) + 1.5))[1]
     values = 100 * t[f"{metric}_value"].to_numpy(dtype=float)
     errors = 100 * t[f"{metric}_std_value"].fillna(0).to_numpy(dtype=float)
-    colors = ["tab:orange" if p == "seed" else "tab:blue" for p in t["protocol"]]
+    palette = {"seed": "tab:orange", "actor": "tab:blue", "cross-corpus": "tab:green"}
+    colors = [palette.get(p, "tab:gray") for p in t["protocol"]]
     ax.barh(np.arange(len(t)), values, xerr=errors, color=colors, capsize=2)
     ax.set_yticks(np.arange(len(t)), t["experiment"], fontsize=8)
     ax.invert_yaxis()
@@ -120,17 +171,33 @@ def plot_scores(table: pd.DataFrame, *, metric: str = "ua", human: float | None 
     if human is not None:
         ax.axvline(100 * human, color="tab:red", ls="--", lw=1)
         ax.text(100 * human, -0.8, "human (CREMA-D)", fontsize=7, color="tab:red")
-    ax.set_xlabel(f"{metric.upper()} % (orange: seed protocol, blue: actor-disjoint; bars ± std over folds)")
+    ax.set_xlabel(f"{metric.upper()} % (orange: seed protocol, blue: actor-disjoint, green: cross-corpus; "
+                  "bars ± std over folds or repeats)")
     return ax
 
 
-def write_results_md(table: pd.DataFrame, notes: list[str], path: str | Path, *, title: str = "Results") -> Path:
-    """Write the summary table and findings as Markdown (committed as ``reports/RESULTS.md``)."""
+def markdown_table(frame: pd.DataFrame, *, index: bool = False) -> list[str]:
+    """A DataFrame as Markdown table lines (missing values as ``–``)."""
+    frame = frame.reset_index() if index else frame
+    def cell(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return "–"
+        return f"{v:.1f}" if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(str(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return lines
+
+
+def write_results_md(table: pd.DataFrame, notes: list[str], path: str | Path, *, title: str = "Results",
+                     sections: dict[str, tuple[str, pd.DataFrame]] | None = None) -> Path:
+    """Write the summary table, findings and further sections as Markdown (committed as
+    ``reports/RESULTS.md``). ``sections`` maps a heading to ``(text, table)``; a table's index is
+    written as its first column when it is named."""
     cols = ["experiment", "corpus", "protocol", "data", "test clips", "WA %", "UA %", "macro F1 %", "chance UA %",
             "frame WA %", "original %"]
     lines = [f"# {title}", "",
              f"Generated by the summary notebook on {datetime.now(timezone.utc):%Y-%m-%d} from `reports/metrics/*.json`. "
-             "Percent; `a ± b` = mean ± std over actor-disjoint folds; `a [l, h]` = one split with its 95 % "
+             "Percent; `a ± b` = mean ± std over actor-disjoint folds (cross-corpus: over repeats); `a [l, h]` = one split with its 95 % "
              "interval. WA = accuracy, UA = mean per-class recall, over test clips (for WaDER a clip's "
              "prediction is the mean of its frame probabilities; `frame WA` is accuracy over frames, what the "
              "original reported). `original` = the original work's figures (accuracy / macro F1, or frame "
@@ -139,7 +206,69 @@ def write_results_md(table: pd.DataFrame, notes: list[str], path: str | Path, *,
     for row in table[cols].itertuples(index=False):
         lines.append("| " + " | ".join("–" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in row) + " |")
     lines += ["", "## Findings", ""] + [f"- {n}" for n in notes] + [""]
+    for heading, (text, frame) in (sections or {}).items():
+        lines += [f"## {heading}", ""] + ([text, ""] if text else [])
+        lines += markdown_table(frame, index=frame.index.name is not None) + [""]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
     return path
+
+
+def breakdowns(records: list[dict], reports_dir: str | Path) -> dict:
+    """Per-clip analyses of the best actor-protocol model of each corpus (highest UA among the
+    experiments whose predictions were saved): per sex, per intensity, and for CREMA-D against the
+    human listeners.
+
+    Returns
+    -------
+    dict with ``groups`` (corpus → ``experiment``, ``sex`` and ``intensity`` tables of
+    :func:`ser_lib.breakdown.by_group`), ``human_model`` (scores of
+    :func:`ser_lib.breakdown.human_vs_model` or ``None``), ``human_model_experiment`` and
+    ``human_per_emotion`` (table or ``None``).
+    """
+    from . import breakdown as B
+    from .corpus import emotion_labels
+
+    out = {"groups": {}, "human_model": None, "human_model_experiment": "", "human_per_emotion": None}
+    for corpus in ("crema-d", "ravdess"):
+        record, pred = B.best_with_predictions(records, reports_dir, corpus)
+        if record is None:
+            continue
+        labels = emotion_labels(corpus)
+        out["groups"][corpus] = {"experiment": record["experiment"], "ua": record["ua"],
+                                 "sex": B.by_group(pred, "sex", labels),
+                                 "intensity": B.intensity_breakdown(pred, corpus, labels)}
+        if corpus == "crema-d" and "human_vote" in pred.columns and pred["human_vote"].notna().any():
+            out["human_model"], out["human_per_emotion"] = B.human_vs_model(pred, labels)
+            out["human_model_experiment"] = record["experiment"]
+    return out
+
+
+def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict) -> dict[str, tuple[str, pd.DataFrame]]:
+    """The extra sections of ``RESULTS.md``: protocol gaps, cross-corpus, human vs model, and the
+    per-sex / per-intensity breakdowns (percentages), each as ``heading → (text, table)``."""
+    from .breakdown import percent
+
+    sections: dict[str, tuple[str, pd.DataFrame]] = {}
+    if len(gaps):
+        sections["Seed protocol against actor-disjoint folds"] = (
+            "UA (percent) of every model run under both protocols; the gap is seed minus actor.", gaps)
+    if len(cross):
+        sections["Cross-corpus"] = (
+            "Trained on all actors of one corpus, tested on all clips of the other, six shared emotions; mean ± std "
+            "over repeats. Within-target: actor-disjoint folds on the target corpus. `headline` = the normalisation "
+            "declared first.", cross.drop(columns=["cross_ua_value", "within_ua_value"]))
+    if parts.get("human_model"):
+        hm = parts["human_model"]
+        scores = pd.DataFrame({"value": [round(100 * v, 1) if isinstance(v, float) else v for v in hm.values()]},
+                              index=pd.Index(list(hm), name="measure (percent or clips)"))
+        sections["Human listeners vs the best CREMA-D model"] = (
+            f"Model: `{parts['human_model_experiment']}` (actor protocol, every clip a test clip once) against the "
+            "voice-only majority vote of the raters (a tie counts as a wrong human answer).", scores)
+        sections["Per emotion: human listeners vs model"] = ("Recall and agreement in percent.",
+                                                            percent(parts["human_per_emotion"]))
+    for name, g in parts.get("groups", {}).items():
+        sections[f"{name}: by speaker sex ({g['experiment']})"] = ("Percent.", percent(g["sex"]))
+        sections[f"{name}: by emotional intensity ({g['experiment']})"] = ("Percent.", percent(g["intensity"]))
+    return sections

@@ -97,7 +97,7 @@ def test_clean_stderr_drops_noise_and_keeps_last_progress_state():
 
 #: One experiment per notebook (and both protocols), run on the tiny synthetic corpus.
 SMOKE = ["explore-crema-d", "explore-ravdess", "cnn1d-rolloff-actor", "cnn1d-energy-zcr-seed",
-         "cnn2d-singh-fang-actor", "wader-seed", "wader-actor", "summary"]
+         "cnn2d-singh-fang-actor", "wader-seed", "wader-actor", "cross-crema-d-to-ravdess", "summary"]
 
 
 @pytest.mark.slow
@@ -110,7 +110,7 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     reports = tmp_path / "reports"
     cmd = [sys.executable, "-m", "ser_lib.pipeline", "--data-root", str(tiny_root), "--reports-dir", str(reports),
            "--cache", str(tiny_cache), "--demo-size", "tiny", "--only", *SMOKE,
-           "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "augment=true"]
+           "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "augment=true", "n_repeats=1"]
     done = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout + done.stderr
     index = (reports / "index.html").read_text()
@@ -126,6 +126,11 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
         assert f'href="{name}.html"' in index
     assert json.loads((reports / "metrics" / "cnn2d-singh-fang-actor.json").read_text())["params"]["augment"] is True
     assert (reports / "predictions" / "cnn1d-rolloff-actor.csv").is_file()
+    assert (reports / "predictions" / "wader-actor.csv").is_file()
+    cross = json.loads((reports / "metrics" / "cross-crema-d-to-ravdess.json").read_text())
+    assert cross["source_corpus"] == "crema-d" and set(cross["variants"]) == {"corpus", "none"}
+    results_md = (reports / "RESULTS.md").read_text()
+    assert "## Cross-corpus" in results_md and "by speaker sex" in results_md
     assert "SYNTHETIC DEMO DATA" in (reports / "RESULTS.md").read_text()
     again = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "running" not in again.stdout

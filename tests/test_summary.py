@@ -60,3 +60,45 @@ def test_synthetic_flag_and_markdown(metrics_dir, tmp_path):
 
 def test_empty():
     assert summary.findings(summary.results_table([])) == ["No experiment with scores has been run yet."]
+
+
+def _cross(tmp_path, name, source, target, cross_ua, within_ua):
+    v = {"corpus": {"cross": {"ua": cross_ua, "ua_std": 0.01, "wa": cross_ua}, "within": {"ua": within_ua, "ua_std": 0.02}},
+         "none": {"cross": {"ua": cross_ua - 0.05, "wa": 0.2}, "within": {"ua": within_ua - 0.01}}}
+    report.Run(name, target, "cross-corpus", synthetic=False, reports_dir=tmp_path).finish(
+        n_test_clips=50, scores={"wa": cross_ua, "ua": cross_ua, "ua_std": 0.01, "chance": {"ua": 1 / 6}},
+        extra={"source_corpus": source, "normalization": "corpus", "variants": v, "within": v["corpus"]["within"]})
+
+
+def test_cross_corpus_table_and_findings(metrics_dir):
+    _cross(metrics_dir, "cross-crema-d-to-ravdess", "crema-d", "ravdess", 0.30, 0.45)
+    records = report.read_metrics(metrics_dir)
+    cross = summary.cross_corpus_table(records)
+    assert len(cross) == 2 and cross["headline"].sum() == 1
+    head = cross[cross["headline"]].iloc[0]
+    assert head["direction"] == "crema-d → ravdess" and head["cross UA %"] == "30.0 ± 1.0"
+    assert head["within-target UA %"] == "45.0 ± 2.0" and head["drop (points)"] == pytest.approx(15.0)
+    text = " ".join(summary.findings(summary.results_table(records), cross=cross))
+    assert "Cross-corpus crema-d → ravdess (corpus normalisation): UA 30.0 ± 1.0 % against 45.0 ± 2.0 %" in text
+    assert "-15.0 points" in text
+
+
+def test_breakdowns_and_results_sections(metrics_dir):
+    import pandas as pd
+
+    (metrics_dir / "predictions").mkdir()
+    pd.DataFrame({"clip": ["a", "b", "c", "d"], "true": ["ANG", "SAD", "HAP", "NEU"], "pred": ["ANG", "SAD", "SAD", "NEU"],
+                  "human_vote": ["ANG", "HAP", "HAP", "tie"], "sex": ["male", "female", "male", "female"],
+                  "level": ["HI", "LO", "XX", "MD"]}).to_csv(metrics_dir / "predictions" / "cnn1d-b-actor.csv", index=False)
+    records = report.read_metrics(metrics_dir)
+    parts = summary.breakdowns(records, metrics_dir)
+    assert parts["human_model_experiment"] == "cnn1d-b-actor" and parts["human_model"]["n"] == 4
+    assert parts["human_model"]["agreement"] == pytest.approx(0.25)
+    assert set(parts["groups"]) == {"crema-d"}
+    table = summary.results_table(records)
+    notes = summary.findings(table, human_model=parts["human_model"], human_model_experiment="cnn1d-b-actor")
+    assert any("agrees with the listeners' majority vote on 25.0 %" in n for n in notes)
+    sections = summary.report_sections(summary.protocol_gaps(table), summary.cross_corpus_table(records), parts)
+    md = summary.write_results_md(table, notes, metrics_dir / "R.md", sections=sections).read_text()
+    assert "## Human listeners vs the best CREMA-D model" in md and "| agreement | 25.0 |" in md
+    assert "## crema-d: by speaker sex (cnn1d-b-actor)" in md and "| female | 2 | 100.0 |" in md and "| male | 2 | 50.0 |" in md

@@ -1,0 +1,71 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ser_lib import breakdown
+
+LABELS = ["ANG", "HAP", "SAD"]
+
+
+def _predictions():
+    # 8 clips; humans right on 5 (one tie), the model right on 4.
+    return pd.DataFrame({
+        "clip": [f"c{i}" for i in range(8)],
+        "true": ["ANG", "ANG", "HAP", "HAP", "SAD", "SAD", "ANG", "HAP"],
+        "pred": ["ANG", "HAP", "HAP", "SAD", "SAD", "ANG", "ANG", "SAD"],
+        "human_vote": ["ANG", "HAP", "HAP", "tie", "SAD", "SAD", "SAD", np.nan],
+        "sex": ["male", "male", "female", "female", "male", "female", "male", "female"],
+        "level": ["HI", "LO", "HI", "MD", "XX", "HI", "LO", "MD"],
+    })
+
+
+def test_human_vs_model_counts_by_hand():
+    scores, per = breakdown.human_vs_model(_predictions(), LABELS)
+    # clip 7 has no vote → 7 clips. human right: c0, c2, c4, c5 = 4/7; model right: c0, c2, c4, c6 = 4/7
+    assert scores["n"] == 7
+    assert scores["human_wa"] == pytest.approx(4 / 7) and scores["model_wa"] == pytest.approx(4 / 7)
+    # agreement: c0 (ANG), c1 (HAP), c2 (HAP), c4 (SAD) → 4/7; a tie never agrees
+    assert scores["agreement"] == pytest.approx(4 / 7)
+    # humans right on c0 c2 c4 c5 → model right on c0 c2 c4 = 3/4; humans wrong on c1 c3 c6 → model right on c6 = 1/3
+    assert scores["model_wa_when_human_right"] == pytest.approx(3 / 4)
+    assert scores["model_wa_when_human_wrong"] == pytest.approx(1 / 3)
+    # human errors without a tie: c1 (voted HAP, model HAP), c6 (voted SAD, model ANG) → 1/2 shared
+    assert scores["model_agrees_with_human_error"] == pytest.approx(1 / 2)
+    assert scores["both_right"] == pytest.approx(3 / 7) and scores["both_wrong"] == pytest.approx(2 / 7)
+    assert per.loc["ANG", "clips"] == 3 and per.loc["ANG", "human recall"] == pytest.approx(1 / 3)
+    assert per.loc["ANG", "model recall"] == pytest.approx(2 / 3)
+    assert per.loc["ANG", "model − human (points)"] == pytest.approx(33.3)
+
+
+def test_human_vs_model_needs_votes():
+    p = _predictions().assign(human_vote=np.nan)
+    with pytest.raises(ValueError, match="human vote"):
+        breakdown.human_vs_model(p, LABELS)
+    with pytest.raises(ValueError, match="human_vote"):
+        breakdown.human_vs_model(p.drop(columns="human_vote"), LABELS)
+
+
+def test_by_group_and_intensity_order():
+    p = _predictions()
+    sex = breakdown.by_group(p, "sex", LABELS)
+    assert list(sex.index) == ["female", "male"] and sex["clips"].sum() == 8
+    assert sex.loc["male", "WA"] == pytest.approx(3 / 4)      # c0 c4 c6 right of c0 c1 c4 c6
+    assert sex.loc["female", "WA"] == pytest.approx(1 / 4)    # c2 right of c2 c3 c5 c7
+    lvl = breakdown.intensity_breakdown(p, "crema-d", LABELS)
+    assert list(lvl.index) == ["LO", "MD", "HI", "XX"]
+    assert breakdown.group_gap(sex) [:2] == ("male", "female")
+    with pytest.raises(ValueError, match="intensity"):
+        breakdown.intensity_breakdown(p, "emodb", LABELS)
+    with pytest.raises(ValueError, match="column"):
+        breakdown.by_group(p, "age", LABELS)
+
+
+def test_best_with_predictions_picks_highest_ua_that_has_a_file(tmp_path):
+    (tmp_path / "predictions").mkdir()
+    _predictions().to_csv(tmp_path / "predictions" / "b-actor.csv", index=False)
+    records = [{"experiment": "a-actor", "corpus": "crema-d", "protocol": "actor", "ua": 0.6},  # no file
+               {"experiment": "b-actor", "corpus": "crema-d", "protocol": "actor", "ua": 0.5},
+               {"experiment": "c-seed", "corpus": "crema-d", "protocol": "seed", "ua": 0.9}]
+    rec, pred = breakdown.best_with_predictions(records, tmp_path, "crema-d")
+    assert rec["experiment"] == "b-actor" and len(pred) == 8
+    assert breakdown.best_with_predictions(records, tmp_path, "ravdess") == (None, None)
