@@ -80,3 +80,16 @@ def test_extract_features_cache_and_bad_clips(tmp_path, tiny_crema):
     assert len(list((tmp_path / "c" / "features").glob("seed-*.npz"))) == 2  # other settings, other cache
     with pytest.raises(ValueError, match="unknown feature settings"):
         F.extract_features(clips, cache=tmp_path / "c", hop=3)
+
+
+@pytest.mark.parametrize("kind", ["speechlike", "zeros", "negative_zeros", "below_threshold", "square"])
+def test_fast_zcr_and_rolloff_are_exactly_librosa(clip, kind):
+    y = {"speechlike": clip, "zeros": np.zeros(80080, np.float32), "negative_zeros": np.full(80080, -0.0, np.float32),
+         "below_threshold": (np.random.default_rng(1).standard_normal(80080) * 1e-11).astype(np.float32),
+         "square": np.sign(np.sin(np.arange(80080) / 7.0)).astype(np.float32)}[kind]
+    np.testing.assert_array_equal(F.zero_crossing_rate(y), librosa.feature.zero_crossing_rate(y)[0])
+    S = np.abs(librosa.stft(y))
+    np.testing.assert_array_equal(F.spectral_rolloff(S, sr=16000, n_fft=2048),
+                                  librosa.feature.spectral_rolloff(S=S, sr=16000)[0])
+    with pytest.raises(ValueError, match="1-D"):
+        F.zero_crossing_rate(np.zeros((2, 100)))
