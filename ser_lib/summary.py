@@ -245,6 +245,13 @@ def breakdowns(records: list[dict], reports_dir: str | Path) -> dict:
     return out
 
 
+def human_model_table(scores: dict) -> pd.DataFrame:
+    """:func:`ser_lib.breakdown.human_vs_model` scores for display: fractions as percent strings,
+    counts as integers."""
+    values = [f"{100 * v:.1f}" if isinstance(v, float) else str(v) for v in scores.values()]
+    return pd.DataFrame({"value": values}, index=pd.Index(list(scores), name="measure (percent or clips)"))
+
+
 def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict) -> dict[str, tuple[str, pd.DataFrame]]:
     """The extra sections of ``RESULTS.md``: protocol gaps, cross-corpus, human vs model, and the
     per-sex / per-intensity breakdowns (percentages), each as ``heading → (text, table)``."""
@@ -261,8 +268,7 @@ def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict) -> dic
             "declared first.", cross.drop(columns=["cross_ua_value", "within_ua_value"]))
     if parts.get("human_model"):
         hm = parts["human_model"]
-        scores = pd.DataFrame({"value": [round(100 * v, 1) if isinstance(v, float) else v for v in hm.values()]},
-                              index=pd.Index(list(hm), name="measure (percent or clips)"))
+        scores = human_model_table(hm)
         sections["Human listeners vs the best CREMA-D model"] = (
             f"Model: `{parts['human_model_experiment']}` (actor protocol, every clip a test clip once) against the "
             "voice-only majority vote of the raters (a tie counts as a wrong human answer).", scores)
