@@ -111,7 +111,7 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     cmd = [sys.executable, "-m", "ser_lib.pipeline", "--data-root", str(tiny_root), "--reports-dir", str(reports),
            "--cache", str(tiny_cache), "--demo-size", "tiny", "--only", *SMOKE,
            "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "augment=true", "n_repeats=1"]
-    done = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=1500)
+    done = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=2700)
     assert done.returncode == 0, done.stdout + done.stderr
     index = (reports / "index.html").read_text()
     for name in SMOKE:
