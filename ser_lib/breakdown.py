@@ -18,7 +18,7 @@ from .metrics import evaluate
 #: The column that holds a clip's emotional intensity, per corpus.
 INTENSITY_COLUMN = {"crema-d": "level", "ravdess": "intensity_name"}
 
-#: Display order of intensity levels (CREMA-D ``XX`` = unspecified, only on 11 of 12 sentences).
+#: Display order of intensity levels (CREMA-D: LO/MD/HI exist for one sentence, IEO; ``XX`` = unspecified).
 INTENSITY_ORDER = ("LO", "MD", "HI", "XX", "normal", "strong")
 
 
@@ -29,6 +29,41 @@ def _check(predictions: pd.DataFrame, columns) -> None:
                          "expected a frame written by an experiment notebook (reports/predictions/*.csv)")
     if predictions.empty:
         raise ValueError("predictions frame is empty")
+
+
+def predictions_table(clips: pd.DataFrame, folds, labels) -> pd.DataFrame:
+    """Per-clip test predictions with the clips' metadata, one block per fold.
+
+    Parameters
+    ----------
+    clips : DataFrame
+        The corpus table the row indices refer to (``path`` and store bookkeeping columns are dropped).
+    folds : iterable of (fold, rows, y_true, y_pred, proba)
+        Row indices of the fold's test clips, their true and predicted labels, and the class
+        probabilities (n_rows × len(labels)).
+    labels : sequence of str
+
+    Returns
+    -------
+    DataFrame: ``clip``, ``fold``, the table's other columns, ``true``, ``pred``, ``p_<label>``.
+    """
+    parts = []
+    for fold, rows, y_true, y_pred, proba in folds:
+        part = clips.iloc[rows].drop(columns=["path", "offset", "length"], errors="ignore").reset_index(drop=True)
+        part.insert(1, "fold", fold)
+        part["true"], part["pred"] = y_true, y_pred
+        for k, lab in enumerate(labels):
+            part[f"p_{lab}"] = proba[:, k].round(5)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def save_predictions(predictions: pd.DataFrame, reports_dir: str | Path, experiment: str) -> Path:
+    """Write ``reports/predictions/<experiment>.csv`` (read back by :func:`read_predictions`)."""
+    path = Path(reports_dir) / "predictions" / f"{experiment}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    predictions.to_csv(path, index=False)
+    return path
 
 
 def read_predictions(reports_dir: str | Path, experiment: str) -> pd.DataFrame | None:
@@ -157,4 +192,4 @@ def group_gap(table: pd.DataFrame, *, metric: str = "UA") -> tuple[str, str, flo
 
 
 __all__ = ["INTENSITY_COLUMN", "best_with_predictions", "by_group", "group_gap", "human_vs_model",
-           "intensity_breakdown", "percent", "read_predictions"]
+           "intensity_breakdown", "percent", "predictions_table", "read_predictions", "save_predictions"]

@@ -86,3 +86,79 @@ def cross_split(source_labels, source_actors, n_target: int, *, val_folds: int =
 def direction_name(source: str, target: str) -> str:
     """``crema-d → ravdess`` style label."""
     return f"{source} → {target}"
+
+
+HEADLINE_KEYS = ("wa", "ua", "macro_f1", "wa_std", "ua_std", "macro_f1_std")
+
+
+def run_variant(feats_source: dict, feats_target: dict, source: pd.DataFrame, target: pd.DataFrame, *,
+                features, normalization: str, n_repeats: int, n_folds: int, labels=SHARED_EMOTIONS,
+                seed: int = 0, names: tuple[str, str] = ("source", "target"), **train_kw) -> dict:
+    """One input normalisation: ``n_repeats`` cross-corpus runs and the within-target yardstick.
+
+    Parameters
+    ----------
+    feats_source, feats_target : dict
+        Features of the shared-emotion clips of each corpus (:func:`ser_lib.features.extract_features`).
+    source, target : DataFrame
+        Their clip tables (``emotion``, ``actor``), in the same order.
+    features : list of str
+        Feature set (:func:`ser_lib.features.feature_set`).
+    normalization : {"corpus", "none"}
+        See :func:`corpus_zscore`.
+    n_repeats : int
+        Cross-corpus runs; repeat ``r`` uses seed ``seed + r`` for weights and validation actors.
+    n_folds : int
+        Actor-disjoint folds of the within-target yardstick.
+    names : (str, str)
+        Corpus names for the progress bars.
+    **train_kw
+        ``architecture``, ``epochs``, ``batch_size``, ``learning_rate``, ``patience`` of
+        :func:`ser_lib.training.train_fold`.
+
+    Returns
+    -------
+    dict: ``cross`` and ``within`` (:func:`ser_lib.training.summarize` outputs) and the fold
+    results ``cross_results`` / ``within_results``.
+    """
+    from . import training
+    from .features import feature_set
+    from .protocols import actor_folds
+
+    labels = list(labels)
+    X_t = feature_set(corpus_zscore(feats_target, mode=normalization), features)
+    X = np.concatenate([feature_set(corpus_zscore(feats_source, mode=normalization), features), X_t])
+    y_t = target["emotion"].to_numpy()
+    y = np.concatenate([source["emotion"].to_numpy(), y_t])
+    cross = [training.train_fold(X, y, cross_split(source["emotion"], source["actor"], len(target), random_state=seed + r),
+                                 labels=labels, seed=seed + r, **train_kw,
+                                 desc=f"{normalization}: {names[0]} → {names[1]}, repeat {r + 1}/{n_repeats}")[0]
+             for r in range(n_repeats)]
+    within = [training.train_fold(X_t, y_t, s, labels=labels, seed=seed + s.fold, **train_kw,
+                                  desc=f"{normalization}: within {names[1]}, fold {s.fold + 1}/{n_folds}")[0]
+              for s in actor_folds(target["emotion"], target["actor"], n_folds=n_folds)]
+    return {"cross": training.summarize(cross, labels), "within": training.summarize(within, labels),
+            "cross_results": cross, "within_results": within}
+
+
+def variants_table(runs: dict, *, source_name: str, target_name: str) -> pd.DataFrame:
+    """Cross-corpus and within-target scores of every normalisation (percent strings)."""
+    from .metrics import format_score
+
+    rows = []
+    for norm, r in runs.items():
+        for setting, key, trained_on in (("cross-corpus", "cross", source_name), ("within-corpus", "within", target_name)):
+            s = r[key]
+            rows.append({"normalization": norm, "setting": setting, "trained on": trained_on, "tested on": target_name,
+                         # every cross repeat tests all target clips; the folds split them
+                         "test clips": len(r["cross_results"][0].y_true) if key == "cross" else s["n_test_clips"],
+                         **{name: format_score(s[k], s.get(k + "_std")) for k, name in
+                            (("wa", "WA %"), ("ua", "UA %"), ("macro_f1", "macro F1 %"))},
+                         "chance UA %": format_score(s["chance"]["ua"])})
+    return pd.DataFrame(rows).set_index(["normalization", "setting"])
+
+
+def variant_scores(runs: dict) -> dict:
+    """``normalisation → {"cross": …, "within": …}`` headline scores, for the metrics file."""
+    return {norm: {key: {k: r[key].get(k) for k in HEADLINE_KEYS} for key in ("cross", "within")}
+            for norm, r in runs.items()}

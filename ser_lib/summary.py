@@ -98,7 +98,7 @@ def cross_corpus_table(records: list[dict]) -> pd.DataFrame:
 
 
 def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_model: dict | None = None,
-             human_model_experiment: str = "") -> list[str]:
+             human_model_experiment: str = "", groups: dict | None = None) -> list[str]:
     """Plain-language findings computed from the numbers (none is typed in by hand).
 
     Parameters
@@ -109,7 +109,11 @@ def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_mo
         :func:`cross_corpus_table`.
     human_model : dict, optional
         Scores of :func:`ser_lib.breakdown.human_vs_model` for ``human_model_experiment``.
+    groups : dict, optional
+        ``breakdowns(...)["groups"]``: per-sex and per-intensity tables of each corpus's best model.
     """
+    from .breakdown import group_gap
+
     out = []
     if table.empty:
         return ["No experiment with scores has been run yet."]
@@ -141,6 +145,14 @@ def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_mo
                    f"{100 * h['model_wa_when_human_right']:.1f} % of the clips the listeners got right and on "
                    f"{100 * h['model_wa_when_human_wrong']:.1f} % of those they got wrong (model {100 * h['model_wa']:.1f} %, "
                    f"listeners {100 * h['human_wa']:.1f} % accuracy).")
+    for corpus, g in (groups or {}).items():
+        parts = []
+        for what, key in (("speaker sex", "sex"), ("intensity", "intensity")):
+            if len(g[key]) >= 2:
+                best, worst, gap = group_gap(g[key])
+                parts.append(f"by {what}, UA is {gap:.1f} points higher for {best} than for {worst}")
+        if parts:
+            out.append(f"{corpus} ({g['experiment']}): " + "; ".join(parts) + ".")
     if cross is not None and len(cross):
         for _, row in cross[cross["headline"]].iterrows():
             if pd.isna(row["cross_ua_value"]) or pd.isna(row["within_ua_value"]):
@@ -201,10 +213,8 @@ def write_results_md(table: pd.DataFrame, notes: list[str], path: str | Path, *,
              "interval. WA = accuracy, UA = mean per-class recall, over test clips (for WaDER a clip's "
              "prediction is the mean of its frame probabilities; `frame WA` is accuracy over frames, what the "
              "original reported). `original` = the original work's figures (accuracy / macro F1, or frame "
-             "accuracy for WaDER).", "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in table[cols].itertuples(index=False):
-        lines.append("| " + " | ".join("–" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in row) + " |")
+             "accuracy for WaDER).", ""]
+    lines += markdown_table(table[cols])
     lines += ["", "## Findings", ""] + [f"- {n}" for n in notes] + [""]
     for heading, (text, frame) in (sections or {}).items():
         lines += [f"## {heading}", ""] + ([text, ""] if text else [])

@@ -211,14 +211,8 @@ def plot_histories(results: list[FoldResult], *, title: str = ""):
 def predictions_frame(results: list[FoldResult], clips: pd.DataFrame, splits: list[Split], labels) -> pd.DataFrame:
     """Per-clip test predictions of every fold, with the clip's metadata (for breakdowns by sex,
     intensity or human vote): ``clip``, ``fold``, ``true``, ``pred``, ``p_<label>`` and the
-    table's other columns."""
-    frames = []
-    for r, s in zip(results, splits):
-        part = clips.iloc[s.test].drop(columns=["path"], errors="ignore").reset_index(drop=True).copy()
-        part.insert(1, "fold", r.fold)
-        part["true"] = r.y_true
-        part["pred"] = r.y_pred
-        for k, lab in enumerate(labels):
-            part[f"p_{lab}"] = r.proba[:, k].round(5)
-        frames.append(part)
-    return pd.concat(frames, ignore_index=True)
+    table's other columns (see :func:`ser_lib.breakdown.predictions_table`)."""
+    from .breakdown import predictions_table
+
+    return predictions_table(clips, ((r.fold, s.test, r.y_true, r.y_pred, r.proba) for r, s in zip(results, splits)),
+                             labels)

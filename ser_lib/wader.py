@@ -251,18 +251,11 @@ def run_fold(store, split, *, labels, protocol: str, frame_samples: int = 4000, 
 def predictions_frame(results: list[dict], clips, labels):
     """Clip-level test predictions of every fold with the clips' metadata: ``clip``, ``fold``,
     ``true``, ``pred``, ``p_<label>`` (mean frame probabilities) and the table's other columns
-    (for the per-sex / per-intensity breakdowns of the summary)."""
-    import pandas as pd
+    (see :func:`ser_lib.breakdown.predictions_table`)."""
+    from .breakdown import predictions_table
 
-    parts = []
-    for k, r in enumerate(results):
-        part = clips.iloc[r["clip_rows"]].drop(columns=["path", "offset", "length"], errors="ignore").reset_index(drop=True)
-        part.insert(1, "fold", k)
-        part["true"], part["pred"] = r["clip_true"], r["clip_pred"]
-        for j, lab in enumerate(labels):
-            part[f"p_{lab}"] = np.round(r["clip_proba"][:, j], 5)
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    return predictions_table(clips, ((k, r["clip_rows"], r["clip_true"], r["clip_pred"], r["clip_proba"])
+                                     for k, r in enumerate(results)), labels)
 
 
 def summarize_folds(results: list[dict], labels) -> dict:

@@ -69,3 +69,18 @@ def test_best_with_predictions_picks_highest_ua_that_has_a_file(tmp_path):
     rec, pred = breakdown.best_with_predictions(records, tmp_path, "crema-d")
     assert rec["experiment"] == "b-actor" and len(pred) == 8
     assert breakdown.best_with_predictions(records, tmp_path, "ravdess") == (None, None)
+
+
+def test_predictions_table_save_and_read_back(tmp_path):
+    clips = pd.DataFrame({"clip": ["a", "b", "c", "d"], "path": ["/x/a.wav"] * 4, "actor": [1, 1, 2, 2],
+                          "sex": ["male", "male", "female", "female"]})
+    proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    folds = [(0, np.array([3, 0]), np.array(["SAD", "ANG"]), np.array(["SAD", "HAP"]), proba)]
+    table = breakdown.predictions_table(clips, folds, LABELS)
+    assert list(table["clip"]) == ["d", "a"] and "path" not in table.columns
+    assert list(table.columns[:2]) == ["clip", "fold"] and list(table["pred"]) == ["SAD", "HAP"]
+    assert table["p_ANG"].tolist() == [0.7, 0.1] and table["sex"].tolist() == ["female", "male"]
+    path = breakdown.save_predictions(table, tmp_path, "exp-actor")
+    assert path == tmp_path / "predictions" / "exp-actor.csv"
+    pd.testing.assert_frame_equal(breakdown.read_predictions(tmp_path, "exp-actor"), table)
+    assert breakdown.read_predictions(tmp_path, "other") is None

@@ -98,6 +98,10 @@ def test_breakdowns_and_results_sections(metrics_dir):
     table = summary.results_table(records)
     notes = summary.findings(table, human_model=parts["human_model"], human_model_experiment="cnn1d-b-actor")
     assert any("agrees with the listeners' majority vote on 25.0 %" in n for n in notes)
+    with_groups = summary.findings(table, groups=parts["groups"])
+    # female b, d right (UA 100 %); male a right, c wrong (UA 50 %): 50 points
+    assert any(n.startswith("crema-d (cnn1d-b-actor): by speaker sex, UA is 50.0 points higher for female than for male")
+               for n in with_groups)
     sections = summary.report_sections(summary.protocol_gaps(table), summary.cross_corpus_table(records), parts)
     md = summary.write_results_md(table, notes, metrics_dir / "R.md", sections=sections).read_text()
     assert "## Human listeners vs the best CREMA-D model" in md and "| agreement | 25.0 |" in md
