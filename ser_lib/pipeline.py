@@ -75,6 +75,9 @@ def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Exper
     Schema: a mapping with ``experiment`` (equal to the file's stem), ``notebook`` (a file
     in ``notebooks_dir`` without ``.ipynb``), ``title``, ``corpus``, and any other key that is
     a parameter of that notebook. The pipeline's own keys (:data:`INJECTED`) are refused.
+    An optional ``demo`` mapping holds parameters that replace the others when the experiment
+    runs on the synthetic demo corpus (a smaller budget, so that a fresh clone's report is
+    quick); its keys must be parameters of the notebook too.
 
     Raises
     ------
@@ -101,10 +104,17 @@ def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Exper
     injected = sorted(set(params) & set(INJECTED))
     if injected:
         raise ParamsError(f"{params_path}: {injected} are set by the pipeline, not by params files")
-    unknown = sorted(set(params) - set(known) - {"notebook"})
+    unknown = sorted(set(params) - set(known) - {"notebook", "demo"})
     if unknown:
         raise ParamsError(f"{params_path}: unknown parameters {unknown} for notebook {nb.name} "
                           f"(its parameters: {sorted(known)})")
+    demo = params.get("demo", {})
+    if not isinstance(demo, dict):
+        raise ParamsError(f"{params_path}: 'demo' must be a mapping of parameters, got {type(demo).__name__}")
+    bad = sorted(set(demo) - set(known) | set(demo) & {*INJECTED, *REQUIRED})
+    if bad:
+        raise ParamsError(f"{params_path}: 'demo' may only set parameters of notebook {nb.name} "
+                          f"other than {list(REQUIRED)}; refused: {bad}")
     return Experiment(params_path.stem, params_path, nb, params)
 
 
@@ -187,9 +197,23 @@ def applicable(exp: Experiment, overrides: dict | None) -> dict:
     return {k: v for k, v in overrides.items() if k in known}
 
 
+def experiment_parameters(exp: Experiment, *, synthetic: bool, overrides: dict | None = None) -> dict:
+    """The notebook parameters of one run: the params file, then its ``demo`` block when the
+    data is synthetic, then the command line's ``--set`` overrides (those that apply)."""
+    params = {k: v for k, v in exp.params.items() if k not in ("notebook", "demo")}
+    if synthetic:
+        params.update(exp.params.get("demo", {}))
+    params.update(applicable(exp, overrides))
+    return params
+
+
 def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, cache: Path,
-                   demo_size: str, overrides: dict | None = None, kernel_name: str = "python3") -> None:
+                   demo_size: str, overrides: dict | None = None, kernel_name: str = "python3",
+                   synthetic: bool | None = None) -> None:
     """Execute one experiment into ``reports_dir`` (ipynb + HTML).
+
+    ``synthetic`` (default: whether ``data_root_dir`` lacks the experiment's corpus) selects the
+    params file's ``demo`` settings.
 
     Raises
     ------
@@ -200,8 +224,9 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
 
     reports_dir.mkdir(parents=True, exist_ok=True)
     out_nb = reports_dir / f"{exp.name}.ipynb"
-    params = {k: v for k, v in exp.params.items() if k != "notebook"}
-    params.update(applicable(exp, overrides))
+    if synthetic is None:
+        synthetic = not _has_real_data(exp.params["corpus"], data_root_dir)
+    params = experiment_parameters(exp, synthetic=synthetic, overrides=overrides)
     params.update(data_root=str(data_root_dir), cache_dir=str(cache), reports_dir=str(reports_dir),
                   demo_size=demo_size)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -64,6 +64,21 @@ def test_params_errors(fake_project):
         pipeline.load_experiment(fake_project / "params" / "e.yaml", nbdir)
 
 
+def test_demo_block_is_validated_and_applies_to_synthetic_runs_only(fake_project):
+    nbdir = fake_project / "notebooks"
+    for demo, match in (({"colour": 1}, "refused: \\['colour'\\]"), ({"corpus": "ravdess"}, "refused: \\['corpus'\\]"),
+                        ({"data_root": "/x"}, "refused"), ("small", "must be a mapping")):
+        with pytest.raises(pipeline.ParamsError, match=match):
+            pipeline.load_experiment(write_params(fake_project, "a", demo=demo), nbdir)
+    exp = pipeline.load_experiment(write_params(fake_project, "a", n_audio=5, demo={"n_audio": 1, "n_jobs": 2}), nbdir)
+    real = pipeline.experiment_parameters(exp, synthetic=False)
+    assert real["n_audio"] == 5 and "n_jobs" not in real and "demo" not in real and "notebook" not in real
+    demo = pipeline.experiment_parameters(exp, synthetic=True)
+    assert demo["n_audio"] == 1 and demo["n_jobs"] == 2
+    cli = pipeline.experiment_parameters(exp, synthetic=True, overrides={"n_audio": 7, "epochs": 3})
+    assert cli["n_audio"] == 7 and "epochs" not in cli  # --set wins; unknown names are ignored
+
+
 def test_fingerprint_tracks_inputs(fake_project, tmp_path):
     exp = pipeline.load_experiment(write_params(fake_project, "a"), fake_project / "notebooks")
     lib = tmp_path / "lib"
