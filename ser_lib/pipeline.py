@@ -16,6 +16,7 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -239,6 +240,25 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
             export_html(out_nb, reports_dir / f"{exp.name}.html")
 
 
+@contextlib.contextmanager
+def stderr_to(path: str | Path):
+    """Send this process's standard error (file descriptor 2, inherited by the notebook kernels
+    it starts) to ``path`` for the duration: TensorFlow's start-up lines and Jupyter's kernel
+    warnings go to a log file instead of the terminal, and a crashed kernel's last words are kept."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as fh:
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield path
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
             data_root_dir: Path | None = None, cache: Path | None = None, demo_size: str = "demo",
             only: list[str] | None = None, force: bool = False, overrides: dict | None = None,
@@ -281,15 +301,19 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
             continue
         log(f"  running     {exp.name}  ({exp.notebook}.ipynb) ...")
         t0 = time.time()
+        kernel_log = reports_dir / "logs" / f"{exp.name}.log"
+        kernel_log.unlink(missing_ok=True)
         try:
-            run_experiment(exp, reports_dir=reports_dir, data_root_dir=data_root_dir, cache=cache,
-                           demo_size=demo_size, overrides=overrides)
+            with stderr_to(kernel_log):
+                run_experiment(exp, reports_dir=reports_dir, data_root_dir=data_root_dir, cache=cache,
+                               demo_size=demo_size, overrides=overrides)
         except Exception as exc:  # keep going; report at the end
             stamp.unlink(missing_ok=True)
             failed.append(exp.name)
             first = str(exc).strip().splitlines()
             log(f"  FAILED      {exp.name} after {time.time() - t0:.0f} s: "
-                f"{first[-1] if first else type(exc).__name__}  (see reports/{exp.name}.html)")
+                f"{first[-1] if first else type(exc).__name__}  (see reports/{exp.name}.html "
+                f"and the kernel's log reports/logs/{exp.name}.log)")
             continue
         stamp.write_text(fp)
         log(f"  done        {exp.name} in {time.time() - t0:.0f} s")

@@ -159,3 +159,12 @@ def test_failing_experiment_does_not_stop_the_others(fake_project, tiny_root, ti
                               cache=tiny_cache, demo_size="tiny", log=lambda *a: None)
     assert failed == ["broken"]
     assert (tmp_path / "r" / "broken.html").is_file() and (tmp_path / "r" / "index.html").is_file()
+    assert (tmp_path / "r" / "logs" / "broken.log").is_file()
+
+
+def test_stderr_to_catches_child_processes_and_restores(tmp_path, capfd):
+    with pipeline.stderr_to(tmp_path / "logs" / "x.log") as path:
+        subprocess.run([sys.executable, "-c", "import sys; sys.stderr.write('kernel noise\\n')"], check=True)
+    sys.stderr.write("after\n")
+    assert path.read_text() == "kernel noise\n"
+    assert capfd.readouterr().err == "after\n"
