@@ -177,15 +177,7 @@ def crema_d_table(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``clip``, ``path``, ``reason`` for files whose name does not parse or duplicates.
     """
     root = Path(root)
-    index, duplicates = index_audio(root)
-    if not index:
-        raise CorpusNotFoundError(f"no audio files under {root}")
-    rows, bad = [], list(duplicates)
-    for stem, path in sorted(index.items()):
-        try:
-            rows.append({"clip": stem, "path": str(path), **parse_crema_d_name(stem)})
-        except ValueError as exc:
-            bad.append((stem, path, str(exc)))
+    rows, bad = _parsed_files(root, parse_crema_d_name)
     clips = pd.DataFrame(rows, columns=["clip", "path", "actor", "sentence", "emotion", "level"])
     clips.insert(2, "corpus", "crema-d")
 
@@ -211,6 +203,21 @@ def crema_d_table(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return clips.reset_index(drop=True), _skipped_frame(bad)
 
 
+def _parsed_files(root: Path, parse) -> tuple[list[dict], list[tuple]]:
+    """Rows (``clip``, ``path`` and the parsed name fields) of every audio file under ``root``,
+    and ``(stem, path, reason)`` for duplicates and names that ``parse`` refuses."""
+    index, duplicates = index_audio(root)
+    if not index:
+        raise CorpusNotFoundError(f"no audio files under {root}")
+    rows, bad = [], list(duplicates)
+    for stem, path in sorted(index.items()):
+        try:
+            rows.append({"clip": stem, "path": str(path), **parse(stem)})
+        except ValueError as exc:
+            bad.append((stem, path, str(exc)))
+    return rows, bad
+
+
 def _vote_code(vote) -> object:
     """``'A'`` → ``'ANG'``; ``'A:N'`` (a tie) → ``'tie'``; missing → NaN."""
     if not isinstance(vote, str) or not vote:
@@ -233,15 +240,7 @@ def ravdess_table(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         Files whose name does not parse, and duplicates.
     """
     root = Path(root)
-    index, duplicates = index_audio(root)
-    if not index:
-        raise CorpusNotFoundError(f"no audio files under {root}")
-    rows, bad = [], list(duplicates)
-    for stem, path in sorted(index.items()):
-        try:
-            rows.append({"clip": stem, "path": str(path), **parse_ravdess_name(stem)})
-        except ValueError as exc:
-            bad.append((stem, path, str(exc)))
+    rows, bad = _parsed_files(root, parse_ravdess_name)
     cols = ["clip", "path", "modality", "vocal_channel", "emotion_id", "emotion", "intensity",
             "intensity_name", "statement", "repetition", "actor", "sex"]
     clips = pd.DataFrame(rows, columns=cols)
