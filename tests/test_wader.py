@@ -8,8 +8,14 @@ from ser_lib.config import CORPUS_EMOTIONS
 
 def test_autoencoder_and_classifier_layers():
     ae, enc = wader.autoencoder(125, 124)
-    dense_units = [l.layer.units for l in ae.layers if type(l).__name__ == "TimeDistributed"]
+    dense_units = [l.units for l in ae.layers if type(l).__name__ == "Dense"]
     assert dense_units == [64, 16, 16, 8, 16, 32, 64, 124]
+    # per time step: changing one step of the input changes that step of the output only
+    x = np.random.default_rng(0).standard_normal((1, 125, 124)).astype("float32")
+    x2 = x.copy()
+    x2[0, 7] += 1.0
+    d = np.abs(ae.predict(x2, verbose=0) - ae.predict(x, verbose=0)).max(axis=2)[0]
+    assert d[7] > 0 and np.all(np.delete(d, 7) == 0)
     assert sum(type(l).__name__ == "BatchNormalization" for l in ae.layers) == 7
     assert enc.output_shape == (None, 125, 8)
     clf = wader.classifier(enc, 8)
