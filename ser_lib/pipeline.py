@@ -112,7 +112,7 @@ def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Exper
     demo = params.get("demo", {})
     if not isinstance(demo, dict):
         raise ParamsError(f"{params_path}: 'demo' must be a mapping of parameters, got {type(demo).__name__}")
-    bad = sorted(set(demo) - set(known) | set(demo) & {*INJECTED, *REQUIRED})
+    bad = sorted((set(demo) - set(known)) | (set(demo) & {*INJECTED, *REQUIRED}))
     if bad:
         raise ParamsError(f"{params_path}: 'demo' may only set parameters of notebook {nb.name} "
                           f"other than {list(REQUIRED)}; refused: {bad}")
@@ -136,15 +136,18 @@ def _has_real_data(corpus: str, root: Path) -> bool:
 
 
 def fingerprint(exp: Experiment, *, lib_dir: Path, data_root_dir: Path, demo_size: str,
-                inputs: dict | None = None) -> str:
-    """Hash of everything a run depends on (notebook, params, library, data location)."""
+                inputs: dict | None = None, real: bool | None = None) -> str:
+    """Hash of everything a run depends on (notebook, params, library, data location).
+
+    ``real``: whether ``data_root_dir`` holds the experiment's corpus (looked up when ``None``)."""
     h = hashlib.sha256()
     h.update(exp.notebook_path.read_bytes())
     h.update(exp.params_path.read_bytes())
     for path in sorted(lib_dir.rglob("*.py")):
         h.update(str(path.relative_to(lib_dir)).encode())
         h.update(path.read_bytes())
-    real = _has_real_data(exp.params["corpus"], data_root_dir)
+    if real is None:
+        real = _has_real_data(exp.params["corpus"], data_root_dir)
     h.update(f"{data_root_dir}|{real}|{demo_size if not real else ''}".encode())
     h.update(json.dumps(inputs or {}, sort_keys=True).encode())
     return h.hexdigest()
@@ -290,8 +293,9 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
             inputs = {p.name: p.stat().st_mtime_ns for p in sorted((reports_dir / "metrics").glob("*.json"))
                       if p.stem != exp.name}
         inputs = {**(inputs or {}), "overrides": applicable(exp, overrides)}
+        real = _has_real_data(exp.params["corpus"], data_root_dir)
         fp = fingerprint(exp, lib_dir=project / "ser_lib", data_root_dir=data_root_dir,
-                         demo_size=demo_size, inputs=inputs)
+                         demo_size=demo_size, inputs=inputs, real=real)
         stamp = stamps / f"{exp.name}.sha256"
         done = (stamp.is_file() and stamp.read_text() == fp
                 and (reports_dir / f"{exp.name}.html").is_file()
@@ -306,7 +310,7 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
         try:
             with stderr_to(kernel_log):
                 run_experiment(exp, reports_dir=reports_dir, data_root_dir=data_root_dir, cache=cache,
-                               demo_size=demo_size, overrides=overrides)
+                               demo_size=demo_size, overrides=overrides, synthetic=not real)
         except Exception as exc:  # keep going; report at the end
             stamp.unlink(missing_ok=True)
             failed.append(exp.name)
