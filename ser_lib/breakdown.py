@@ -174,6 +174,45 @@ def human_vs_model(predictions: pd.DataFrame, labels) -> tuple[dict, pd.DataFram
     return scores, per_emotion
 
 
+def paired_comparison(predictions_a: pd.DataFrame, predictions_b: pd.DataFrame, labels) -> dict:
+    """Compare two models on the same test clips: accuracies, UA, and an exact McNemar test.
+
+    The frames are matched on ``clip`` (and ``fold`` where both have it); a clip present in only
+    one frame is an error, because the comparison is only fair on identical test sets.
+
+    Returns
+    -------
+    dict
+        ``n``; ``wa_a``, ``wa_b``, ``ua_a``, ``ua_b``; ``a_only`` / ``b_only`` (clips only that
+        model got right); ``mcnemar_p`` (two-sided exact binomial test on those discordant clips;
+        1.0 when there are none).
+    """
+    from scipy.stats import binomtest
+
+    keys = ["clip", "fold"] if {"fold"} <= set(predictions_a.columns) & set(predictions_b.columns) else ["clip"]
+    for frame in (predictions_a, predictions_b):
+        _check(frame, ["true", "pred", *keys])
+    merged = predictions_a[keys + ["true", "pred"]].merge(predictions_b[keys + ["true", "pred"]], on=keys,
+                                                          how="outer", suffixes=("_a", "_b"), indicator=True)
+    unmatched = int((merged["_merge"] != "both").sum())
+    if unmatched:
+        raise ValueError(f"{unmatched} test clip(s) are in only one of the two prediction frames; "
+                         "a paired comparison needs the same test clips (same protocol, split and corpus)")
+    if (merged["true_a"].astype(str) != merged["true_b"].astype(str)).any():
+        raise ValueError("the two prediction frames disagree on the true emotion of some clips")
+    true = merged["true_a"].astype(str).to_numpy()
+    ok_a = merged["pred_a"].astype(str).to_numpy() == true
+    ok_b = merged["pred_b"].astype(str).to_numpy() == true
+    a_only, b_only = int((ok_a & ~ok_b).sum()), int((ok_b & ~ok_a).sum())
+    p = binomtest(min(a_only, b_only), a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
+    ua = {}
+    for side, ok in (("a", ok_a), ("b", ok_b)):
+        recalls = [ok[true == lab].mean() for lab in labels if (true == lab).any()]
+        ua[side] = float(sum(recalls) / len(recalls))
+    return {"n": int(len(merged)), "wa_a": float(ok_a.mean()), "wa_b": float(ok_b.mean()), "ua_a": ua["a"],
+            "ua_b": ua["b"], "a_only": a_only, "b_only": b_only, "mcnemar_p": float(p)}
+
+
 def percent(frame: pd.DataFrame, columns=("WA", "UA", "macro F1", "human recall", "model recall", "agreement")) -> pd.DataFrame:
     """A copy with the given fraction columns as percentages rounded to 0.1 (for display)."""
     out = frame.copy()
@@ -192,4 +231,4 @@ def group_gap(table: pd.DataFrame, *, metric: str = "UA") -> tuple[str, str, flo
 
 
 __all__ = ["INTENSITY_COLUMN", "best_with_predictions", "by_group", "group_gap", "human_vs_model",
-           "intensity_breakdown", "percent", "predictions_table", "read_predictions", "save_predictions"]
+           "intensity_breakdown", "paired_comparison", "percent", "predictions_table", "read_predictions", "save_predictions"]

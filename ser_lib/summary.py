@@ -97,8 +97,57 @@ def cross_corpus_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+AUGMENTATION_KEYS = ("augment", "augment_settings")
+
+
+def augmentation_effects(records: list[dict], reports_dir: str | Path) -> pd.DataFrame:
+    """Every augmented experiment against its unaugmented twin, clip by clip.
+
+    The twin is the experiment with the same corpus, protocol and parameters except the
+    augmentation ones (:data:`AUGMENTATION_KEYS`). Both must have saved per-clip predictions;
+    an augmented experiment without a twin or predictions is left out.
+
+    Returns
+    -------
+    DataFrame
+        One row per pair: augmented, baseline, protocol, test clips, WA / UA of each (percent),
+        UA change (points), clips only the augmented / only the baseline model got right, and the
+        exact McNemar p-value (:func:`ser_lib.breakdown.paired_comparison`).
+    """
+    from .breakdown import paired_comparison, read_predictions
+    from .corpus import emotion_labels
+
+    def core(r):
+        return {k: v for k, v in (r.get("params") or {}).items() if k not in AUGMENTATION_KEYS}
+
+    rows = []
+    for aug in records:
+        if not (aug.get("params") or {}).get("augment"):
+            continue
+        twins = [r for r in records if r is not aug and r.get("corpus") == aug.get("corpus")
+                 and r.get("protocol") == aug.get("protocol") and r.get("data") == aug.get("data")
+                 and not (r.get("params") or {}).get("augment") and core(r) == core(aug)]
+        pred_aug = read_predictions(reports_dir, aug["experiment"])
+        for base in twins:
+            pred_base = read_predictions(reports_dir, base["experiment"])
+            if pred_aug is None or pred_base is None:
+                continue
+            c = paired_comparison(pred_aug, pred_base, emotion_labels(aug["corpus"]))
+            rows.append({"augmented": aug["experiment"], "baseline": base["experiment"], "protocol": aug["protocol"],
+                         "test clips": c["n"], "augmented WA %": round(100 * c["wa_a"], 1),
+                         "baseline WA %": round(100 * c["wa_b"], 1), "augmented UA %": round(100 * c["ua_a"], 1),
+                         "baseline UA %": round(100 * c["ua_b"], 1),
+                         "UA change (points)": round(100 * (c["ua_a"] - c["ua_b"]), 1),
+                         "only augmented right": c["a_only"], "only baseline right": c["b_only"],
+                         "McNemar p": float(f"{c['mcnemar_p']:.3g}")})
+    cols = ["augmented", "baseline", "protocol", "test clips", "augmented WA %", "baseline WA %", "augmented UA %",
+            "baseline UA %", "UA change (points)", "only augmented right", "only baseline right", "McNemar p"]
+    return pd.DataFrame(rows, columns=cols)
+
+
 def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_model: dict | None = None,
-             human_model_experiment: str = "", groups: dict | None = None) -> list[str]:
+             human_model_experiment: str = "", groups: dict | None = None,
+             augmentation: pd.DataFrame | None = None) -> list[str]:
     """Plain-language findings computed from the numbers (none is typed in by hand).
 
     Parameters
@@ -111,6 +160,8 @@ def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_mo
         Scores of :func:`ser_lib.breakdown.human_vs_model` for ``human_model_experiment``.
     groups : dict, optional
         ``breakdowns(...)["groups"]``: per-sex and per-intensity tables of each corpus's best model.
+    augmentation : DataFrame, optional
+        :func:`augmentation_effects`.
     """
     from .breakdown import group_gap
 
@@ -153,6 +204,13 @@ def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_mo
                 parts.append(f"by {what}, UA is {gap:.1f} points higher for {best} than for {worst}")
         if parts:
             out.append(f"{corpus} ({g['experiment']}): " + "; ".join(parts) + ".")
+    for _, row in (augmentation if augmentation is not None else pd.DataFrame()).iterrows():
+        verdict = ("a difference this size is unlikely to be chance" if row["McNemar p"] < 0.05
+                   else "within what chance alone gives on these clips")
+        out.append(f"Training-time augmentation ({row['augmented']} against {row['baseline']}, same {row['protocol']} "
+                   f"split, {row['test clips']} test clips): UA {row['augmented UA %']:.1f} % against "
+                   f"{row['baseline UA %']:.1f} % ({row['UA change (points)']:+.1f} points; McNemar p = "
+                   f"{row['McNemar p']:.3g}, {verdict}).")
     if cross is not None and len(cross):
         for _, row in cross[cross["headline"]].iterrows():
             if pd.isna(row["cross_ua_value"]) or pd.isna(row["within_ua_value"]):
@@ -262,9 +320,10 @@ def human_model_table(scores: dict) -> pd.DataFrame:
     return pd.DataFrame({"value": values}, index=pd.Index(list(scores), name="measure (percent or clips)"))
 
 
-def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict) -> dict[str, tuple[str, pd.DataFrame]]:
-    """The extra sections of ``RESULTS.md``: protocol gaps, cross-corpus, human vs model, and the
-    per-sex / per-intensity breakdowns (percentages), each as ``heading → (text, table)``."""
+def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict,
+                    augmentation: pd.DataFrame | None = None) -> dict[str, tuple[str, pd.DataFrame]]:
+    """The extra sections of ``RESULTS.md``: protocol gaps, cross-corpus, augmentation, human vs
+    model, and the per-sex / per-intensity breakdowns (percentages), each as ``heading → (text, table)``."""
     from .breakdown import percent
 
     sections: dict[str, tuple[str, pd.DataFrame]] = {}
@@ -276,6 +335,10 @@ def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict) -> dic
             "Trained on all actors of one corpus, tested on all clips of the other, six shared emotions; mean ± std "
             "over repeats. Within-target: actor-disjoint folds on the target corpus. `headline` = the normalisation "
             "declared first.", cross.drop(columns=["cross_ua_value", "within_ua_value"]))
+    if augmentation is not None and len(augmentation):
+        sections["Training-time augmentation"] = (
+            "Each augmented experiment against the same model and split without augmentation, on the same test "
+            "clips; McNemar p from the clips only one of the two got right.", augmentation)
     if parts.get("human_model"):
         hm = parts["human_model"]
         scores = human_model_table(hm)

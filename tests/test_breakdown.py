@@ -84,3 +84,29 @@ def test_predictions_table_save_and_read_back(tmp_path):
     assert path == tmp_path / "predictions" / "exp-actor.csv"
     pd.testing.assert_frame_equal(breakdown.read_predictions(tmp_path, "exp-actor"), table)
     assert breakdown.read_predictions(tmp_path, "other") is None
+
+
+def test_paired_comparison_counts_discordant_clips_and_mcnemar():
+    clips = [f"c{i}" for i in range(12)]
+    true = ["ANG"] * 6 + ["SAD"] * 6
+    a = pd.DataFrame({"clip": clips, "fold": 0, "true": true, "pred": ["ANG"] * 6 + ["SAD"] * 6})  # all right
+    b = a.copy()
+    b.loc[[0, 1, 2, 6, 7], "pred"] = ["SAD", "SAD", "SAD", "ANG", "ANG"]  # b wrong on 5 clips
+    b.loc[11, "pred"] = "SAD"
+    c = breakdown.paired_comparison(a, b.sample(frac=1, random_state=0), LABELS)  # order must not matter
+    assert c["n"] == 12 and c["a_only"] == 5 and c["b_only"] == 0
+    assert c["wa_a"] == 1.0 and c["wa_b"] == pytest.approx(7 / 12)
+    # UA over the two emotions present: b gets 3/6 ANG and 4/6 SAD
+    assert c["ua_b"] == pytest.approx((3 / 6 + 4 / 6) / 2)
+    assert c["mcnemar_p"] == pytest.approx(2 * 0.5 ** 5)  # exact two-sided binomial, 5 vs 0
+    same = breakdown.paired_comparison(a, a, LABELS)
+    assert same["a_only"] == same["b_only"] == 0 and same["mcnemar_p"] == 1.0
+
+
+def test_paired_comparison_needs_the_same_test_clips():
+    a = pd.DataFrame({"clip": ["x", "y"], "true": ["ANG", "SAD"], "pred": ["ANG", "SAD"]})
+    with pytest.raises(ValueError, match="only one of the two"):
+        breakdown.paired_comparison(a, a.iloc[:1], LABELS)
+    other = a.assign(true=["SAD", "SAD"])
+    with pytest.raises(ValueError, match="disagree on the true emotion"):
+        breakdown.paired_comparison(a, other, LABELS)

@@ -106,3 +106,36 @@ def test_breakdowns_and_results_sections(metrics_dir):
     md = summary.write_results_md(table, notes, metrics_dir / "R.md", sections=sections).read_text()
     assert "## Human listeners vs the best CREMA-D model" in md and "| agreement | 25.0 |" in md
     assert "## crema-d: by speaker sex (cnn1d-b-actor)" in md and "| female | 2 | 100.0 |" in md and "| male | 2 | 50.0 |" in md
+
+
+def test_augmentation_effects_pairs_by_params_and_tests_clip_by_clip(tmp_path):
+    import pandas as pd
+
+    common = {"architecture": "cnn2d_singh_fang", "epochs": 10, "standardize": True}
+    for name, augment, extra in (("m-seed", False, {}), ("m-aug-seed", True, {"augment_settings": {"workers": 2}}),
+                                 ("other-seed", False, {"epochs": 3})):
+        params = {**common, "augment": augment, **extra}
+        report.Run(name, "crema-d", "seed", synthetic=False, reports_dir=tmp_path, params=params).finish(
+            n_test_clips=10, scores={"wa": 0.5, "ua": 0.5})
+    (tmp_path / "predictions").mkdir()
+    true = ["ANG", "SAD"] * 5
+    base = pd.DataFrame({"clip": [f"c{i}" for i in range(10)], "fold": 0, "true": true, "pred": ["ANG"] * 10})
+    aug = base.assign(pred=true)  # right on all 10; the baseline only on the 5 ANG clips
+    base.to_csv(tmp_path / "predictions" / "m-seed.csv", index=False)
+    aug.to_csv(tmp_path / "predictions" / "m-aug-seed.csv", index=False)
+    base.to_csv(tmp_path / "predictions" / "other-seed.csv", index=False)
+    records = report.read_metrics(tmp_path)
+    effects = summary.augmentation_effects(records, tmp_path)
+    assert effects["baseline"].tolist() == ["m-seed"]  # other-seed differs in epochs: not a twin
+    row = effects.iloc[0]
+    assert row["augmented UA %"] == 100.0 and row["baseline UA %"] == 50.0 and row["UA change (points)"] == 50.0
+    assert row["only augmented right"] == 5 and row["only baseline right"] == 0
+    assert row["McNemar p"] == pytest.approx(0.0625)
+    notes = summary.findings(summary.results_table(records), augmentation=effects)
+    assert any(n.startswith("Training-time augmentation (m-aug-seed against m-seed") and "+50.0 points" in n
+               and "within what chance alone gives" in n for n in notes)
+    sections = summary.report_sections(summary.protocol_gaps(summary.results_table(records)),
+                                       summary.cross_corpus_table(records), {}, effects)
+    assert "Training-time augmentation" in sections
+    (tmp_path / "predictions" / "m-aug-seed.csv").unlink()
+    assert summary.augmentation_effects(report.read_metrics(tmp_path), tmp_path).empty
