@@ -338,7 +338,8 @@ def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict,
     if augmentation is not None and len(augmentation):
         sections["Training-time augmentation"] = (
             "Each augmented experiment against the same model and split without augmentation, on the same test "
-            "clips; McNemar p from the clips only one of the two got right.", augmentation)
+            "clips; McNemar p from the clips only one of the two got right.",
+            augmentation.assign(**{"McNemar p": augmentation["McNemar p"].map(lambda v: f"{v:.3g}")}))
     if parts.get("human_model"):
         hm = parts["human_model"]
         scores = human_model_table(hm)

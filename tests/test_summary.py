@@ -136,6 +136,7 @@ def test_augmentation_effects_pairs_by_params_and_tests_clip_by_clip(tmp_path):
                and "within what chance alone gives" in n for n in notes)
     sections = summary.report_sections(summary.protocol_gaps(summary.results_table(records)),
                                        summary.cross_corpus_table(records), {}, effects)
-    assert "Training-time augmentation" in sections
+    md = summary.write_results_md(summary.results_table(records), notes, tmp_path / "R.md", sections=sections).read_text()
+    assert "## Training-time augmentation" in md and "| 5 | 0 | 0.0625 |" in md
     (tmp_path / "predictions" / "m-aug-seed.csv").unlink()
     assert summary.augmentation_effects(report.read_metrics(tmp_path), tmp_path).empty
