@@ -20,7 +20,7 @@ export PYTHONHASHSEED = 0
 help:
 	@echo "make report   build reports/index.html (DATA_ROOT=$(DATA_ROOT); demo corpus if absent)"
 	@echo "make test     run the tests"
-	@echo "make bench    feature-extraction speed and memory benchmarks"
+	@echo "make bench    feature-extraction speed and memory; training speed and the projected CREMA-D run time"
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make data     download and verify the real corpora into DATA_ROOT"
 	@echo "make list     list the experiments"
@@ -47,6 +47,7 @@ test: setup
 
 bench: setup
 	$(PY) -m ser_lib.bench --data-root "$(DATA_ROOT)"
+	$(PY) -m ser_lib.bench --training --data-root "$(DATA_ROOT)"
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/

@@ -12,6 +12,7 @@ from ser_lib.report import quiet_tensorflow
 quiet_tensorflow()
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 from keras import layers, regularizers  # noqa: E402
 
 
@@ -89,3 +90,24 @@ def summary_text(model: keras.Model) -> str:
     lines: list[str] = []
     model.summary(print_fn=lambda line, **_: lines.append(line))
     return "\n".join(lines)
+
+
+def multiply_adds(model: keras.Model) -> int:
+    """Multiply-adds of one example's forward pass through the convolution and dense layers.
+
+    Counted from the built layers' shapes: a convolution costs (output positions × filters) ×
+    (kernel size × input channels), a dense layer (positions × units) × inputs. Pooling,
+    normalisation and activations are left out (a few per cent at most for these networks).
+    A training step costs about three forward passes (forward, and the gradients with respect to
+    the inputs and to the weights), so training FLOPs ≈ 6 × multiply-adds per example and epoch.
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, (layers.Conv1D, layers.Conv2D)):
+            out = layer.output.shape[1:]
+            in_channels = layer.input.shape[-1]
+            total += int(np.prod(out)) * int(np.prod(layer.kernel_size)) * int(in_channels)
+        elif isinstance(layer, layers.Dense):
+            positions = int(np.prod(layer.output.shape[1:-1])) if len(layer.output.shape) > 2 else 1
+            total += positions * int(layer.input.shape[-1]) * int(layer.units)
+    return total

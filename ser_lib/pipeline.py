@@ -70,6 +70,20 @@ def notebook_parameters(notebook_path: str | Path) -> dict:
     return {name: p["default"] for name, p in pm.inspect_notebook(str(notebook_path)).items()}
 
 
+def notebook_defaults(notebook_path: str | Path) -> dict:
+    """The ``parameters`` cell's defaults as Python values (literals evaluated; anything that is
+    not a literal stays the source text)."""
+    import ast
+
+    out = {}
+    for name, text in notebook_parameters(notebook_path).items():
+        try:
+            out[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            out[name] = text
+    return out
+
+
 def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Experiment:
     """Read and validate one params file.
 

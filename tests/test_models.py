@@ -89,3 +89,16 @@ def test_standardize_uses_training_statistics_only():
     assert type(scale).__name__ == "Rescaling"
     mean, std = X[split.train].mean(), X[split.train].std()
     assert float(scale.scale) == pytest.approx(1 / std, rel=1e-5) and float(scale.offset) == pytest.approx(-mean / std, rel=1e-5)
+
+
+def test_multiply_adds_counted_by_hand():
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([keras.Input((10, 2)), layers.Conv1D(4, 3), layers.MaxPooling1D(2),
+                              layers.Dense(3), layers.Flatten(), layers.Dense(5)])
+    # Conv1D: 8 positions × 4 filters × (3 taps × 2 channels) = 192; Dense(3) on (4, 4): 4 × 4 × 3 = 48;
+    # Dense(5) on 12 inputs: 60; pooling and flatten cost nothing here
+    assert models.multiply_adds(model) == 192 + 48 + 60
+    conv2d = keras.Sequential([keras.Input((6, 5, 1)), layers.Conv2D(2, (3, 2))])
+    assert models.multiply_adds(conv2d) == 4 * 4 * 2 * (3 * 2 * 1)
