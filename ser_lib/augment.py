@@ -73,6 +73,13 @@ def augment_waveform(y: np.ndarray, *, sr: int, rng: np.random.Generator, length
     return y.astype(np.float32), applied
 
 
+def augmented_mel(path, *, sr: int, length: int, rng: np.random.Generator, **settings) -> np.ndarray:
+    """Decode one clip, augment it (:func:`augment_waveform`) and return its log-mel input (128 × frames)."""
+    y, _ = load_clip(path, sr=sr)
+    y, _ = augment_waveform(y, sr=sr, rng=rng, length=length, **settings)
+    return seed_features(y, sr=sr, names=("mel",))["mel"]
+
+
 def augmented_mel_batches(paths, onehot, *, batch_size: int, sr: int, length: int, seed: int = 0,
                           workers: int = 1, **settings):
     """A :class:`keras.utils.PyDataset` of augmented log-mel training batches.
@@ -112,9 +119,7 @@ def augmented_mel_batches(paths, onehot, *, batch_size: int, sr: int, length: in
             rng = np.random.default_rng([seed, self.epoch, i])
             X = np.empty((idx.size, 128, 1 + length // 512, 1), dtype=np.float32)
             for j, k in enumerate(idx):
-                y, _ = load_clip(paths[k], sr=sr)
-                y, _ = augment_waveform(y, sr=sr, rng=rng, length=length, **settings)
-                X[j, ..., 0] = seed_features(y, sr=sr, names=("mel",))["mel"]
+                X[j, ..., 0] = augmented_mel(paths[k], sr=sr, length=length, rng=rng, **settings)
             return X, onehot[idx]
 
         def on_epoch_end(self):

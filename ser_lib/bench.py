@@ -216,9 +216,8 @@ def budget_projection(experiments: list[dict], table, speeds: dict, *, augment_s
 
 def augmentation_speed(paths, *, n_clips: int = 32, seed: int = 0) -> float:
     """Seconds per clip to decode, augment (:mod:`ser_lib.augment`) and compute the log-mel input."""
-    from .audio import load_clip
-    from .augment import augment_waveform
-    from .features import DEFAULTS, seed_features
+    from .augment import augmented_mel
+    from .features import DEFAULTS
 
     rng = np.random.default_rng(seed)
     paths = list(paths)[:n_clips]
@@ -226,9 +225,7 @@ def augmentation_speed(paths, *, n_clips: int = 32, seed: int = 0) -> float:
         raise ValueError("no clips to time augmentation on")
 
     def one(path):
-        y, _ = load_clip(path, sr=DEFAULTS["sr"])
-        y, _ = augment_waveform(y, sr=DEFAULTS["sr"], rng=rng, length=DEFAULTS["length"])
-        seed_features(y, sr=DEFAULTS["sr"], names=("mel",))
+        augmented_mel(path, sr=DEFAULTS["sr"], length=DEFAULTS["length"], rng=rng)
 
     one(paths[0])  # warm-up (filterbank, resampler)
     wall, _ = _timeit(one, paths)

@@ -201,16 +201,13 @@ def paired_comparison(predictions_a: pd.DataFrame, predictions_b: pd.DataFrame, 
     if (merged["true_a"].astype(str) != merged["true_b"].astype(str)).any():
         raise ValueError("the two prediction frames disagree on the true emotion of some clips")
     true = merged["true_a"].astype(str).to_numpy()
-    ok_a = merged["pred_a"].astype(str).to_numpy() == true
-    ok_b = merged["pred_b"].astype(str).to_numpy() == true
+    pred_a, pred_b = (merged[c].astype(str).to_numpy() for c in ("pred_a", "pred_b"))
+    ok_a, ok_b = pred_a == true, pred_b == true
     a_only, b_only = int((ok_a & ~ok_b).sum()), int((ok_b & ~ok_a).sum())
     p = binomtest(min(a_only, b_only), a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
-    ua = {}
-    for side, ok in (("a", ok_a), ("b", ok_b)):
-        recalls = [ok[true == lab].mean() for lab in labels if (true == lab).any()]
-        ua[side] = float(sum(recalls) / len(recalls))
-    return {"n": int(len(merged)), "wa_a": float(ok_a.mean()), "wa_b": float(ok_b.mean()), "ua_a": ua["a"],
-            "ua_b": ua["b"], "a_only": a_only, "b_only": b_only, "mcnemar_p": float(p)}
+    a, b = evaluate(true, pred_a, labels), evaluate(true, pred_b, labels)
+    return {"n": int(len(merged)), "wa_a": a["wa"], "wa_b": b["wa"], "ua_a": a["ua"], "ua_b": b["ua"],
+            "a_only": a_only, "b_only": b_only, "mcnemar_p": float(p)}
 
 
 def percent(frame: pd.DataFrame, columns=("WA", "UA", "macro F1", "human recall", "model recall", "agreement")) -> pd.DataFrame:
