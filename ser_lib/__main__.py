@@ -1,4 +1,4 @@
-"""``python -m ser_lib predict AUDIO [AUDIO ...] [--model PATH] [--json]``."""
+"""``python -m ser_lib predict AUDIO [AUDIO ...] [--model PATH] [--same-speaker] [--json]``."""
 
 from __future__ import annotations
 
@@ -12,17 +12,25 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("predict", help="predict the emotion of audio files with a saved model")
     p.add_argument("audio", nargs="+", help="audio files (wav, flac, ogg/opus, aiff; any rate, mono or stereo)")
-    p.add_argument("--model", default=None, help="saved model (.keras with its .json; default reports/models/crema-d.keras)")
+    p.add_argument("--model", default=None,
+                   help="saved model: a linear bundle (.json + .npz) or a .keras with its .json "
+                        "(default: $SER_MODEL, else the shipped CREMA-D openSMILE model)")
+    p.add_argument("--same-speaker", action="store_true",
+                   help="the files are recordings of ONE speaker: normalise them together (per-speaker "
+                        "normalisation, as in the report's per-speaker figures); needs 2 or more files")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
 
+    from .bundle import BundleError
     from .predict import ModelNotFoundError, format_table, predict
 
     try:
-        results = predict(args.audio, model_path=args.model)
-    except ModelNotFoundError as exc:
+        results = predict(args.audio, model_path=args.model, same_speaker=args.same_speaker)
+    except (ModelNotFoundError, BundleError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for warning in sorted({r["warning"] for r in results if "warning" in r}):
+        print(warning, file=sys.stderr)
     print(json.dumps(results, indent=1) if args.json else format_table(results))
     errors = [r for r in results if "error" in r]
     for r in errors:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -157,18 +156,13 @@ def _clip_features(path: str, settings: dict) -> dict | str:
     return seed_features(y, **kw)
 
 
-def _clip_key(path: str) -> str:
-    st = Path(path).stat()
-    return f"{Path(path).name}|{st.st_size}|{st.st_mtime_ns}"
-
-
 def extract_features(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs: int = -1,
                      progress: bool = True, **settings) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
     """Seed features of every clip of a table, from the on-disk cache where possible.
 
-    The cache (``<cache>/features/seed-<settings hash>.npz``) is keyed by clip (file name, size,
-    modification time) and by the extraction settings: changing a setting makes a new cache;
-    new or changed clips are extracted and added, the rest are read back.
+    The cache (``<cache>/features/seed-<settings hash>.npz``, see :mod:`ser_lib.clipcache`) is
+    keyed by clip (file name, size, modification time) and by the extraction settings: changing a
+    setting makes a new cache; new or changed clips are extracted and added, the rest are read back.
 
     Parameters
     ----------
@@ -193,8 +187,9 @@ def extract_features(clips: pd.DataFrame, *, cache: str | Path | None = None, n_
     skipped : DataFrame
         ``clip``, ``reason`` for clips that could not be loaded.
     """
-    from joblib import Parallel, delayed
-    from tqdm import tqdm
+    from functools import partial
+
+    from .clipcache import cached_map
 
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
@@ -202,40 +197,8 @@ def extract_features(clips: pd.DataFrame, *, cache: str | Path | None = None, n_
     settings = {**DEFAULTS, **settings}
     tag = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     store = cache_dir(cache) / "features" / f"seed-{tag}.npz"
-    store.parent.mkdir(parents=True, exist_ok=True)
-    cached: dict[str, dict | str] = {}
-    if store.is_file():
-        with np.load(store, allow_pickle=False) as z:
-            keys = list(z["keys"])
-            reasons = dict(zip(z["bad_keys"], z["bad_reasons"])) if "bad_keys" in z else {}
-            arrays = {name: z[name] for name in SEED_FEATURES}
-        for i, k in enumerate(keys):
-            cached[k] = {name: arrays[name][i] for name in SEED_FEATURES}
-        cached.update(reasons)
-    keys = [_clip_key(p) for p in clips["path"]]
-    todo = [(k, p) for k, p in zip(keys, clips["path"]) if k not in cached]
-    if todo:
-        bar = tqdm(total=len(todo), desc="Extracting features", unit="clip", disable=not progress, mininterval=2.0)
-        with Parallel(n_jobs=n_jobs if len(todo) > 32 else 1) as parallel:
-            for start in range(0, len(todo), 512):
-                chunk = todo[start:start + 512]
-                for (k, _), res in zip(chunk, parallel(delayed(_clip_features)(p, settings) for _, p in chunk)):
-                    cached[k] = res
-                bar.update(len(chunk))
-        bar.close()
-        # Forget stale versions of the clips just extracted (same file name, other size or time).
-        current, renewed = set(keys), {k.split("|")[0] for k, _ in todo}
-        for k in [k for k in cached if k not in current and k.split("|")[0] in renewed]:
-            del cached[k]
-        good = [k for k, v in cached.items() if isinstance(v, dict)]
-        bad = [k for k, v in cached.items() if isinstance(v, str)]
-        tmp = store.with_name(f"{store.stem}.{os.getpid()}.tmp")  # write, then rename: readers never see half a file
-        with open(tmp, "wb") as fh:
-            np.savez(fh, keys=np.array(good), bad_keys=np.array(bad, dtype=str),
-                     bad_reasons=np.array([cached[k] for k in bad], dtype=str),
-                     **{name: np.stack([cached[k][name] for k in good]) if good else np.zeros((0,))
-                        for name in SEED_FEATURES})
-        os.replace(tmp, store)
+    keys, cached = cached_map(list(clips["path"]), partial(_clip_features, settings=settings), store=store,
+                              names=SEED_FEATURES, n_jobs=n_jobs, progress=progress, desc="Extracting features")
     ok = [isinstance(cached[k], dict) for k in keys]
     kept = clips[ok].reset_index(drop=True)
     skipped = pd.DataFrame(

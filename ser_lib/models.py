@@ -7,7 +7,7 @@ optimizer and loss. Names follow the report: ``cnn1d`` (seven 1-D experiments), 
 
 from __future__ import annotations
 
-from ser_lib.report import quiet_tensorflow
+from ser_lib.tf_logging import quiet_tensorflow
 
 quiet_tensorflow()
 

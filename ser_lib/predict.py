@@ -1,16 +1,26 @@
 """Emotion prediction for a user's audio files with a saved model.
 
-A saved model is a pair: ``<name>.keras`` (the Keras model) and ``<name>.json`` (what is needed to
-use it: the corpus, class labels, feature set and feature settings, the window length, and the
-experiment's test scores). Experiments save one when their ``save_model`` parameter is set.
+Two kinds of saved model:
 
-Any sample rate, mono or stereo, any format soundfile reads. A clip longer than the model's
-window (80080 samples = 5.005 s at 16 kHz) is scored over windows with 50 % overlap and the
-window probabilities are averaged; a shorter one is zero-padded, as in training.
+* **The shipped default** (:data:`DEFAULT_MODEL`, committed under ``ser_lib/resources/model/``):
+  a linear model on openSMILE ComParE_2016 functionals trained on all real CREMA-D actors, stored
+  as a pickle-free bundle (:mod:`ser_lib.bundle`). It works on a fresh clone with no corpus.
+  By default each recording is judged alone (``global`` normalisation, what a user with one
+  recording of an unknown speaker gets); with ``same_speaker=True`` (``--same-speaker``) the
+  recordings, all of one speaker, are z-scored together first (``speaker`` normalisation, the
+  transductive setting in which the report's per-speaker figures were measured).
+* **A Keras model** saved by an experiment with ``save_model``: ``<name>.keras`` plus a
+  ``<name>.json`` sidecar (corpus, labels, feature set and settings, window length, scores, and
+  the data it was trained on). A clip longer than its window (80080 samples = 5.005 s) is scored
+  over windows with 50 % overlap and the window probabilities are averaged.
+
+Any sample rate, mono or stereo, any format soundfile reads. A model whose sidecar says it was
+trained on the synthetic demo corpus (or does not say) is used only with a loud warning on every
+result.
 
 Command line::
 
-    python -m ser_lib predict AUDIO [AUDIO ...] [--model PATH] [--json]
+    python -m ser_lib predict AUDIO [AUDIO ...] [--model PATH] [--same-speaker] [--json]
 """
 
 from __future__ import annotations
@@ -25,7 +35,13 @@ from .audio import BadClipError, load_clip
 from .config import EMOTION_NAMES, PROJECT_ROOT
 from .features import feature_set, pad_or_trim, seed_features
 
-DEFAULT_MODEL = PROJECT_ROOT / "reports" / "models" / "crema-d.keras"
+#: The shipped default model (a pickle-free linear bundle, see :mod:`ser_lib.bundle`).
+DEFAULT_MODEL = Path(__file__).resolve().parent / "resources" / "model" / "crema-d-compare.json"
+
+SYNTHETIC_WARNING = ("WARNING: this model was trained on the SYNTHETIC demo corpus; its emotions mean "
+                     "nothing for real speech")
+UNKNOWN_DATA_WARNING = ("WARNING: this model's sidecar does not say what data it was trained on (an old or "
+                        "foreign model); treat its emotions with suspicion")
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -33,38 +49,69 @@ class ModelNotFoundError(FileNotFoundError):
 
 
 def save_model(model, path: str | Path, *, corpus: str, labels, features, feature_settings: dict,
-               experiment: str = "", scores: dict | None = None) -> Path:
-    """Save ``model`` as ``path`` (``.keras``) with its JSON sidecar; returns the ``.keras`` path."""
+               experiment: str = "", scores: dict | None = None, data: str = "real") -> Path:
+    """Save ``model`` as ``path`` (``.keras``) with its JSON sidecar; returns the ``.keras`` path.
+
+    ``data`` (``"real"`` or ``"synthetic"``) records what the model was trained on."""
+    if data not in ("real", "synthetic"):
+        raise ValueError(f"data must be 'real' or 'synthetic', got {data!r}")
     path = Path(path).with_suffix(".keras")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     meta = {"experiment": experiment, "corpus": corpus, "labels": list(labels),
             "features": [features] if isinstance(features, str) else list(features),
             "feature_settings": dict(feature_settings), "window_samples": int(feature_settings["length"]),
-            "scores": scores or {}}
+            "scores": scores or {}, "trained_on": {"corpus": corpus, "data": data}}
     path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
     return path
 
 
 def load_model(path: str | Path | None = None):
-    """Load a saved model and its sidecar. Default: ``$SER_MODEL`` or ``reports/models/crema-d.keras``.
+    """Load a saved model. Default: ``$SER_MODEL`` or the shipped :data:`DEFAULT_MODEL`.
+
+    A ``.keras`` path loads a Keras model with its sidecar; a ``.json`` / ``.npz`` path loads a
+    linear bundle (:func:`ser_lib.bundle.load_bundle`).
 
     Returns
     -------
-    model : keras.Model
+    model : keras.Model or ser_lib.bundle.Bundle
     meta : dict
+        The sidecar.
+
+    Raises
+    ------
+    ModelNotFoundError
+        No model at that path.
+    ser_lib.bundle.BundleError
+        A bundle that is truncated, tampered with or does not fit its sidecar.
     """
-    from .report import quiet_tensorflow
+    path = Path(path or os.environ.get("SER_MODEL") or DEFAULT_MODEL)
+    if path.suffix in (".json", ".npz"):
+        from .bundle import load_bundle
+
+        if not path.with_suffix(".json").is_file() or not path.with_suffix(".npz").is_file():
+            raise ModelNotFoundError(f"no saved model at {path.with_suffix('')} (.json + .npz); pass --model PATH")
+        bundle = load_bundle(path)
+        return bundle, bundle.meta
+    from .tf_logging import quiet_tensorflow
 
     quiet_tensorflow()
     import keras
 
-    path = Path(path or os.environ.get("SER_MODEL") or DEFAULT_MODEL).with_suffix(".keras")
+    path = path.with_suffix(".keras")
     sidecar = path.with_suffix(".json")
     if not path.is_file() or not sidecar.is_file():
         raise ModelNotFoundError(f"no saved model at {path} (with {sidecar.name}); run `make report`, which saves "
                                  "the best experiments' models under reports/models/, or pass --model PATH")
-    return keras.models.load_model(path, compile=False), json.loads(sidecar.read_text())
+    return keras.models.load_model(path, compile=False, safe_mode=True), json.loads(sidecar.read_text())
+
+
+def data_warning(meta: dict) -> str | None:
+    """The loud warning for a model trained on synthetic (or unknown) data, else None."""
+    data = (meta.get("trained_on") or {}).get("data")
+    if data == "real":
+        return None
+    return SYNTHETIC_WARNING if data == "synthetic" else UNKNOWN_DATA_WARNING
 
 
 def windows(y: np.ndarray, length: int, *, overlap: float = 0.5) -> np.ndarray:
@@ -89,7 +136,43 @@ def model_inputs(y: np.ndarray, meta: dict) -> np.ndarray:
     return feature_set(stacked, meta["features"])
 
 
-def predict(paths, *, model=None, meta: dict | None = None, model_path: str | Path | None = None) -> list[dict]:
+def _predict_bundle(paths, bundle, *, same_speaker: bool) -> list[dict]:
+    from .normalise import group_zscore
+    from .smile import functionals
+
+    meta = bundle.meta
+    sr, feature_set = int(meta["sr"]), meta["feature_set"]
+    out, rows = [], []
+    for p in paths:
+        try:
+            y, _ = load_clip(p, sr=sr)
+        except BadClipError as exc:
+            out.append({"file": str(p), "error": exc.reason})
+            continue
+        rows.append(len(out))
+        out.append({"file": str(p), "x": functionals(y, sr=sr, feature_set=feature_set)})
+    if not rows:
+        return out
+    X = np.stack([out[i].pop("x") for i in rows])
+    if same_speaker:
+        if len(rows) < 2:
+            raise ValueError("--same-speaker needs at least 2 usable recordings of the speaker "
+                             f"(got {len(rows)}); without it each recording is judged alone")
+        X, mode = group_zscore(X, np.zeros(len(X))), "speaker"
+        described = f"same speaker: {len(rows)} recordings normalised together"
+    else:
+        mode, described = "global", "single recording (global normalisation)"
+    S = bundle.scores(X, mode=mode)
+    key = "probabilities" if meta["classifier"] == "logreg" else "scores"
+    for i, s in zip(rows, S):
+        best = bundle.labels[int(np.argmax(s))]
+        out[i].update({"emotion": best, "emotion_name": EMOTION_NAMES.get(best, best),
+                       key: {lab: float(v) for lab, v in zip(bundle.labels, s)}, "mode": described})
+    return out
+
+
+def predict(paths, *, model=None, meta: dict | None = None, model_path: str | Path | None = None,
+            same_speaker: bool = False) -> list[dict]:
     """Predict the emotion of each audio file.
 
     Parameters
@@ -99,17 +182,44 @@ def predict(paths, *, model=None, meta: dict | None = None, model_path: str | Pa
     model, meta : optional
         A loaded model and its sidecar (from :func:`load_model`); otherwise ``model_path`` is loaded.
     model_path : path, optional
+        Default: ``$SER_MODEL`` or the shipped :data:`DEFAULT_MODEL`.
+    same_speaker : bool
+        The files are recordings of one speaker: normalise them together (linear bundles only).
 
     Returns
     -------
     list of dict
-        Per file: ``file``, ``emotion`` (code), ``emotion_name``, ``probabilities`` (code → p),
-        ``windows`` — or ``file`` and ``error`` (a one-line reason) when the file cannot be used.
+        Per file: ``file``, ``emotion`` (code), ``emotion_name``, ``probabilities`` (code → p; a
+        linear SVM gives ``scores``, its decision values, instead), ``mode`` or ``windows``, and
+        ``warning`` for a model not trained on real data — or ``file`` and ``error`` (a one-line
+        reason) when the file cannot be used.
+
+    Raises
+    ------
+    ValueError
+        ``same_speaker`` with a Keras model, or with fewer than 2 usable recordings.
     """
+    from .bundle import Bundle
+
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if model is None or meta is None:
         model, meta = load_model(model_path)
+    if isinstance(model, Bundle):
+        out = _predict_bundle(paths, model, same_speaker=same_speaker)
+    else:
+        if same_speaker:
+            raise ValueError("--same-speaker works with the openSMILE linear models only (not a Keras model)")
+        out = _predict_keras(paths, model, meta)
+    warning = data_warning(meta)
+    if warning:
+        for r in out:
+            if "error" not in r:
+                r["warning"] = warning
+    return out
+
+
+def _predict_keras(paths, model, meta: dict) -> list[dict]:
     labels = meta["labels"]
     out = []
     for p in paths:
@@ -128,7 +238,8 @@ def predict(paths, *, model=None, meta: dict | None = None, model_path: str | Pa
 
 def format_table(results: list[dict]) -> str:
     """Plain-text table of :func:`predict` results."""
-    labels = next((list(r["probabilities"]) for r in results if "probabilities" in r), [])
+    key = next((k for r in results for k in ("probabilities", "scores") if k in r), "probabilities")
+    labels = next((list(r[key]) for r in results if key in r), [])
     head = f"{'file':40s} {'emotion':10s} " + " ".join(f"{lab:>6s}" for lab in labels)
     lines = [head, "-" * len(head)]
     for r in results:
@@ -136,5 +247,10 @@ def format_table(results: list[dict]) -> str:
         if "error" in r:
             lines.append(f"{name:40s} error: {r['error']}")
         else:
-            lines.append(f"{name:40s} {r['emotion_name']:10s} " + " ".join(f"{r['probabilities'][lab]:6.2f}" for lab in labels))
-    return "\n".join(lines)
+            lines.append(f"{name:40s} {r['emotion_name']:10s} " + " ".join(f"{r[key][lab]:6.2f}" for lab in labels))
+    modes = sorted({r["mode"] for r in results if "mode" in r})
+    if modes:
+        lines.append(f"mode: {'; '.join(modes)}" + ("" if key == "probabilities" else
+                                                    " (columns: linear-SVM decision values, not probabilities)"))
+    warnings = sorted({r["warning"] for r in results if "warning" in r})
+    return "\n".join(warnings + lines + warnings)

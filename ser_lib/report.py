@@ -31,21 +31,6 @@ SYNTHETIC_BANNER = (
 )
 
 
-def quiet_tensorflow() -> None:
-    """Silence TensorFlow's C++ start-up logging and absl warnings (call before importing it)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import logging
-
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # e.g. tf.function retracing warnings
-    try:
-        import absl.logging
-
-        absl.logging.set_verbosity(absl.logging.ERROR)
-    except ImportError:
-        pass
-
-
 def peak_rss_mb() -> float:
     """Peak resident memory of this process and its finished children, in MB."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -196,14 +181,18 @@ def build_index(reports_dir: str | Path, *, title: str = "Speech emotion recogni
         page = f"{r['experiment']}.html"
         link = (f'<a href="{html.escape(page)}">{html.escape(r.get("title") or r["experiment"])}</a>'
                 if (reports_dir / page).is_file() else html.escape(r.get("title") or r["experiment"]))
-        cells = [link, r["corpus"], r["protocol"], r["data"],
+        other = r.get("other_normalisation") or {}
+        norm = r.get("normalisation") or "–"
+        if other.get("ua") is not None:
+            norm += f" ({other['normalisation']}: UA {_pct(other['ua'], other.get('ua_std'))})"
+        cells = [link, r["corpus"], r["protocol"], r["data"], html.escape(norm),
                  "–" if r["n_test_clips"] is None else str(r["n_test_clips"])]
         cells += [_pct(r.get(k), r.get(k + "_std")) for k in ("wa", "ua", "macro_f1", "weighted_f1")]
         chance = (r.get("chance") or {}).get("ua")
         cells.append(_pct(chance))
         cells.append(f"{r['wall_s']:.0f}")
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    header = ["experiment", "corpus", "protocol", "data", "test clips", "WA %", "UA %",
+    header = ["experiment", "corpus", "protocol", "data", "normalisation", "test clips", "WA %", "UA %",
               "macro F1 %", "weighted F1 %", "chance UA %", "wall s"]
     banner = (f'<div class="banner">{html.escape(SYNTHETIC_BANNER)}</div>' if synthetic else "")
     page = f"""<!DOCTYPE html>
@@ -211,7 +200,7 @@ def build_index(reports_dir: str | Path, *, title: str = "Speech emotion recogni
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; }}
-th {{ background: #eee; }} td:nth-child(n+5) {{ text-align: right; }}
+th {{ background: #eee; }} td:nth-child(n+7) {{ text-align: right; }}
 .banner {{ background: #b00020; color: white; padding: 12px; font-weight: bold; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>

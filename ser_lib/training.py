@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import metrics as M
 from .protocols import Split
-from .report import quiet_tensorflow
+from .tf_logging import quiet_tensorflow
 
 quiet_tensorflow()
 

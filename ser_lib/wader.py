@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from .report import quiet_tensorflow
+from .tf_logging import quiet_tensorflow
 
 quiet_tensorflow()
 

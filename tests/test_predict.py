@@ -96,3 +96,65 @@ def test_missing_model(tmp_path, audio_files):
     done = subprocess.run([sys.executable, "-m", "ser_lib", "predict", str(audio_files["mono"]), "--model",
                            str(tmp_path / "none.keras")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "no saved model" in done.stderr
+
+
+# --- the shipped default model (pickle-free linear bundle) -------------------------------------
+
+def test_shipped_default_model_loads_without_corpus_or_report():
+    from ser_lib.bundle import Bundle
+
+    model, meta = P.load_model()
+    assert isinstance(model, Bundle) and P.DEFAULT_MODEL.is_file()
+    assert meta["trained_on"]["data"] == "real" and meta["trained_on"]["corpus"] == "crema-d"
+    assert meta["labels"] == LABELS and set(model.arrays) == {"global", "speaker"}
+    assert meta["scores"]["speaker"]["ua"] > 0.5 and meta["scores"]["global"]["ua"] > 0.4  # as measured, see README
+
+
+def test_default_predicts_one_recording_alone_or_a_speakers_batch(audio_files, tmp_path):
+    one = P.predict([audio_files["mono"]])
+    assert one[0]["emotion"] in LABELS and one[0]["mode"].startswith("single recording")
+    assert "warning" not in one[0]
+    files = [audio_files["mono"], audio_files["stereo44k"], audio_files["long"], audio_files["silent"]]
+    batch = P.predict(files, same_speaker=True)
+    assert [("error" in r) for r in batch] == [False, False, False, True]
+    assert batch[0]["mode"] == "same speaker: 3 recordings normalised together"
+    with pytest.raises(ValueError, match="at least 2 usable recordings"):
+        P.predict([audio_files["mono"], audio_files["silent"]], same_speaker=True)
+
+
+def test_cli_same_speaker(audio_files):
+    base = [sys.executable, "-m", "ser_lib", "predict"]
+    done = subprocess.run(base + [str(audio_files["mono"]), str(audio_files["long"]), "--same-speaker"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "mode: same speaker: 2 recordings normalised together" in done.stdout
+    alone = subprocess.run(base + [str(audio_files["mono"]), "--same-speaker"], capture_output=True, text=True,
+                           timeout=300)
+    assert alone.returncode == 2 and alone.stderr.strip().startswith("error: --same-speaker needs at least 2")
+
+
+def test_tampered_default_is_refused_in_one_line(tmp_path, audio_files):
+    import shutil
+
+    for suffix in (".json", ".npz"):
+        shutil.copy(P.DEFAULT_MODEL.with_suffix(suffix), tmp_path / ("m" + suffix))
+    data = bytearray((tmp_path / "m.npz").read_bytes())
+    data[100] ^= 0x01
+    (tmp_path / "m.npz").write_bytes(bytes(data))
+    done = subprocess.run([sys.executable, "-m", "ser_lib", "predict", str(audio_files["mono"]), "--model",
+                           str(tmp_path / "m.json")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "checksum" in done.stderr
+
+
+def test_a_model_trained_on_synthetic_data_says_so_loudly(tmp_path, audio_files):
+    model = build("cnn1d", (314, 1), 6, learning_rate=1e-3)
+    path = P.save_model(model, tmp_path / "demo", corpus="crema-d", labels=LABELS, features=["rms", "zcr"],
+                        feature_settings=F.DEFAULTS, experiment="demo", data="synthetic")
+    res = P.predict([audio_files["mono"]], model_path=path)[0]
+    assert res["warning"] == P.SYNTHETIC_WARNING
+    assert P.SYNTHETIC_WARNING in P.format_table([res]).splitlines()[0]
+    done = subprocess.run([sys.executable, "-m", "ser_lib", "predict", str(audio_files["mono"]), "--model", str(path)],
+                          capture_output=True, text=True, timeout=300)
+    assert "SYNTHETIC" in done.stderr
+    with pytest.raises(ValueError, match="openSMILE linear models only"):
+        P.predict([audio_files["mono"]], model_path=path, same_speaker=True)

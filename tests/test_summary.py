@@ -1,5 +1,6 @@
 import json
 
+import pandas as pd
 import pytest
 
 from ser_lib import report, summary
@@ -53,7 +54,7 @@ def test_synthetic_flag_and_markdown(metrics_dir, tmp_path):
     notes = summary.findings(table)
     assert "synthetic demo corpus" in notes[0]
     md = summary.write_results_md(table, notes, tmp_path / "out" / "RESULTS.md").read_text()
-    assert "| cnn2d-x-actor | crema-d | actor | synthetic | 100 | 30.0 ± 10.0 |" in md
+    assert "| cnn2d-x-actor | crema-d | actor | synthetic | – | 100 | 30.0 ± 10.0 |" in md
     assert table.set_index("experiment").loc["cnn2d-x-actor", "frame WA %"] == "–"
     assert md.count("\n- ") == len(notes)
 
@@ -140,3 +141,22 @@ def test_augmentation_effects_pairs_by_params_and_tests_clip_by_clip(tmp_path):
     assert "## Training-time augmentation" in md and "| 5 | 0 | 0.0625 |" in md
     (tmp_path / "predictions" / "m-aug-seed.csv").unlink()
     assert summary.augmentation_effects(report.read_metrics(tmp_path), tmp_path).empty
+
+
+def test_ablation_table_sets_each_configuration_beside_the_references():
+    base = {"protocol": "actor", "data": "real", "n_test_clips": 10, "wa": 0.5, "macro_f1": 0.5,
+            "weighted_f1": 0.5, "wall_s": 1.0, "peak_rss_mb": 1.0, "reference": {}}
+    records = [
+        {**base, "experiment": "cnn1d-a-actor", "corpus": "crema-d", "ua": 0.47, "ua_std": 0.01},
+        {**base, "experiment": "explore-crema-d", "corpus": "crema-d", "protocol": "human", "ua": 0.43},
+        {**base, "experiment": "smile-linear-crema-d-actor", "corpus": "crema-d", "ua": 0.7, "ua_std": 0.02,
+         "chance": {"ua": 1 / 6}, "normalisation": "speaker",
+         "ablation": [{"feature_set": "ComParE_2016", "classifier": "svm", "normalisation": n, "ua": u, "ua_std": 0.02,
+                       "macro_f1": u, "macro_f1_std": 0.03, "fit_s": 5.0} for n, u in (("global", 0.6), ("speaker", 0.7))]},
+    ]
+    t = summary.ablation_table(records)
+    assert list(t["normalisation"]) == ["global", "speaker"] and list(t["UA %"]) == ["60.0 ± 2.0", "70.0 ± 2.0"]
+    assert set(t["best earlier model UA %"]) == {"47.0 ± 1.0 (cnn1d-a-actor)"} and set(t["human UA %"]) == {"43.0"}
+    assert set(t["chance UA %"]) == {"16.7"}
+    sections = summary.report_sections(pd.DataFrame(), pd.DataFrame(), {}, None, t)
+    assert "ablation" in next(iter(sections))

@@ -1,0 +1,103 @@
+"""One on-disk cache for per-clip results (features of any family), with one clip-key scheme.
+
+A cache is one ``.npz`` file (no pickle: plain arrays, read with ``allow_pickle=False``) holding,
+for every clip already processed, either its named arrays or the one-line reason it could not be
+used. A clip is identified by :func:`clip_key` (file name, size, modification time), so a changed
+file is processed again and its stale entry dropped. New clips are processed in parallel
+(joblib) with a progress bar; the file is written to a temporary name and renamed, so a reader
+never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def clip_key(path: str | os.PathLike) -> str:
+    """Cache key of a clip file: ``"<name>|<size>|<mtime_ns>"``."""
+    st = Path(path).stat()
+    return f"{Path(path).name}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _read(store: Path, names) -> dict:
+    cached: dict[str, dict | str] = {}
+    if not store.is_file():
+        return cached
+    with np.load(store, allow_pickle=False) as z:
+        keys = list(z["keys"])
+        reasons = dict(zip(z["bad_keys"], z["bad_reasons"])) if "bad_keys" in z else {}
+        arrays = {name: z[name] for name in names}
+    for i, k in enumerate(keys):
+        cached[k] = {name: arrays[name][i] for name in names}
+    cached.update(reasons)
+    return cached
+
+
+def _write(store: Path, cached: dict, names) -> None:
+    good = [k for k, v in cached.items() if isinstance(v, dict)]
+    bad = [k for k, v in cached.items() if isinstance(v, str)]
+    tmp = store.with_name(f"{store.stem}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, keys=np.array(good, dtype=str), bad_keys=np.array(bad, dtype=str),
+                 bad_reasons=np.array([cached[k] for k in bad], dtype=str),
+                 **{name: np.stack([cached[k][name] for k in good]) if good else np.zeros((0,))
+                    for name in names})
+    os.replace(tmp, store)
+
+
+def cached_map(paths, compute, *, store: str | os.PathLike, names, n_jobs: int = -1, progress: bool = True,
+               desc: str = "Processing clips", chunk: int = 512) -> tuple[list[str], dict]:
+    """Results of ``compute(path)`` for every path, from ``store`` where possible.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Clip files.
+    compute : callable
+        A picklable function ``path -> dict`` (name → array, every name of ``names``) or
+        ``path -> str`` (the reason the clip cannot be used).
+    store : path
+        The ``.npz`` cache file (its folder is created).
+    names : sequence of str
+        The arrays each result holds.
+    n_jobs : int
+        joblib workers (-1 = all cores); small batches run in this process.
+    progress : bool
+        tqdm progress bar over the clips still to process.
+    desc : str
+        Progress-bar label.
+
+    Returns
+    -------
+    keys : list of str
+        :func:`clip_key` of each path, in order.
+    results : dict
+        key → dict of arrays, or key → reason (str).
+    """
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    store = Path(store)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    names = tuple(names)
+    cached = _read(store, names)
+    keys = [clip_key(p) for p in paths]
+    todo = [(k, str(p)) for k, p in zip(keys, paths) if k not in cached]
+    if todo:
+        bar = tqdm(total=len(todo), desc=desc, unit="clip", disable=not progress, mininterval=2.0)
+        with Parallel(n_jobs=n_jobs if len(todo) > 32 else 1) as parallel:
+            for start in range(0, len(todo), chunk):
+                part = todo[start:start + chunk]
+                for (k, _), res in zip(part, parallel(delayed(compute)(p) for _, p in part)):
+                    cached[k] = res
+                bar.update(len(part))
+        bar.close()
+        # Forget stale versions of the clips just processed (same file name, other size or time).
+        current, renewed = set(keys), {k.split("|")[0] for k, _ in todo}
+        for k in [k for k in cached if k not in current and k.split("|")[0] in renewed]:
+            del cached[k]
+        _write(store, cached, names)
+    return keys, cached

@@ -1,0 +1,149 @@
+"""openSMILE functionals: the field's standard utterance-level feature sets.
+
+=================  ========  ==============================================================
+feature set        size      what it is
+=================  ========  ==============================================================
+``eGeMAPSv02``     88        the extended Geneva Minimalistic Acoustic Parameter Set (Eyben et
+                             al., IEEE Trans. Affective Computing 7(2), 2016): pitch, jitter,
+                             shimmer, loudness, formants, spectral slope … and their statistics
+``ComParE_2016``   6373      the INTERSPEECH Computational Paralinguistics challenge set
+                             (Schuller et al., 2016): 65 low-level descriptors × functionals
+=================  ========  ==============================================================
+
+Computed with audEERING's ``opensmile`` Python package (native openSMILE in the wheel). Its
+licence is audEERING's research licence (non-commercial use); only the experiments that use
+these features need it, and it is imported lazily so the rest of the report runs without it.
+
+Each clip is loaded with :func:`ser_lib.audio.load_clip` (so bad input is skipped with the same
+one-line reasons as everywhere else), then processed whole at 16 kHz. One vector per clip,
+cached on disk by :mod:`ser_lib.clipcache`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache, partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .audio import BadClipError, load_clip
+from .config import DEFAULT_SR, cache_dir
+
+#: openSMILE functional sets this library extracts, and their sizes.
+FEATURE_SETS = {"eGeMAPSv02": 88, "ComParE_2016": 6373}
+
+
+def check_feature_set(feature_set: str) -> str:
+    """Validate an openSMILE feature-set name and return it."""
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"unknown openSMILE feature set {feature_set!r}; expected one of {sorted(FEATURE_SETS)}")
+    return feature_set
+
+
+@lru_cache(maxsize=4)
+def extractor(feature_set: str):
+    """An ``opensmile.Smile`` for the functionals of ``feature_set`` (one per process)."""
+    check_feature_set(feature_set)
+    try:
+        import opensmile
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("the openSMILE experiments need the 'opensmile' package "
+                          "(pip install -r requirements.txt)") from exc
+    return opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),
+                           feature_level=opensmile.FeatureLevel.Functionals)
+
+
+def feature_names(feature_set: str) -> list[str]:
+    """Names of the functionals of ``feature_set``, in vector order."""
+    return list(extractor(feature_set).feature_names)
+
+
+def functionals(y: np.ndarray, *, sr: int = DEFAULT_SR, feature_set: str = "ComParE_2016") -> np.ndarray:
+    """The openSMILE functionals of one mono signal.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,)
+        Mono signal.
+    sr : int
+        Its sample rate.
+    feature_set : str
+        One of :data:`FEATURE_SETS`.
+
+    Returns
+    -------
+    ndarray of float32, shape (FEATURE_SETS[feature_set],)
+
+    Raises
+    ------
+    ValueError
+        For a signal that is not 1-D or is empty.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"expected a non-empty 1-D signal, got shape {y.shape}")
+    values = extractor(feature_set).process_signal(y, sr).to_numpy(dtype=np.float32)
+    return values.reshape(-1)
+
+
+def _clip_functionals(path: str, *, feature_set: str, sr: int) -> dict | str:
+    """Load one clip and compute its functionals; a bad clip's reason is returned as a string."""
+    try:
+        y, _ = load_clip(path, sr=sr)
+    except BadClipError as exc:
+        return exc.reason
+    x = functionals(y, sr=sr, feature_set=feature_set)
+    if not np.all(np.isfinite(x)):
+        return f"openSMILE returned non-finite {feature_set} functionals"
+    return {"x": x}
+
+
+def extract_functionals(clips: pd.DataFrame, *, feature_set: str = "ComParE_2016", sr: int = DEFAULT_SR,
+                        cache: str | Path | None = None, n_jobs: int = -1,
+                        progress: bool = True) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """openSMILE functionals of every clip of a corpus table, from the on-disk cache where possible.
+
+    Parameters
+    ----------
+    clips : DataFrame
+        Corpus table (``clip``, ``path``).
+    feature_set : str
+        One of :data:`FEATURE_SETS`.
+    sr : int
+        Sample rate the clips are loaded at.
+    cache : path, optional
+        Cache folder; the cache file is ``features/smile-<set>-<settings hash>.npz``.
+    n_jobs : int
+        joblib workers (-1 = all cores).
+    progress : bool
+        Progress bar.
+
+    Returns
+    -------
+    X : ndarray, shape (n_kept, n_features), float32
+    kept : DataFrame
+        Rows of ``clips`` with features, in table order.
+    skipped : DataFrame
+        ``clip``, ``reason``.
+    """
+    from .clipcache import cached_map
+
+    check_feature_set(feature_set)
+    import opensmile
+
+    settings = {"feature_set": feature_set, "sr": int(sr), "opensmile": opensmile.__version__}
+    tag = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    store = cache_dir(cache) / "features" / f"smile-{feature_set}-{tag}.npz"
+    keys, cached = cached_map(list(clips["path"]), partial(_clip_functionals, feature_set=feature_set, sr=int(sr)),
+                              store=store, names=("x",), n_jobs=n_jobs, progress=progress,
+                              desc=f"openSMILE {feature_set}")
+    ok = np.array([isinstance(cached[k], dict) for k in keys], dtype=bool)
+    kept = clips[ok].reset_index(drop=True)
+    skipped = pd.DataFrame([{"clip": c, "reason": cached[k]} for c, k, good in zip(clips["clip"], keys, ok)
+                            if not good], columns=["clip", "reason"])
+    n = FEATURE_SETS[feature_set]
+    X = np.stack([cached[k]["x"] for k, good in zip(keys, ok) if good]) if ok.any() else np.zeros((0, n), np.float32)
+    return X.astype(np.float32), kept, skipped
