@@ -148,6 +148,9 @@ def select(X: np.ndarray, y, groups, *, classifier: str = "svm", grid: dict | No
     n_jobs : int
         Parallel fits.
 
+    With a single training actor (toy corpora only) there is nothing to cross-validate: the grid's
+    first setting is taken and the table's scores are NaN.
+
     Returns
     -------
     model : fitted Pipeline (the chosen setting, refitted on all the clips given)
@@ -163,8 +166,11 @@ def select(X: np.ndarray, y, groups, *, classifier: str = "svm", grid: dict | No
     grid = _grid(grid)
     y, groups = np.asarray(y), np.asarray(groups)
     n_groups = len(np.unique(groups))
-    if n_groups < 2:
-        raise ValueError("inner cross-validation needs at least 2 training actors")
+    if n_groups < 2:  # only on toy corpora: nothing to cross-validate, take the grid's first setting
+        chosen = {"C": float(grid["C"][0]), "class_weight": grid["class_weight"][0], "scaler": grid["scaler"][0]}
+        table = pd.DataFrame([{**chosen, "class_weight": chosen["class_weight"] or "none", "inner_ua": np.nan,
+                               "inner_ua_std": np.nan}])
+        return make_pipeline(classifier, **chosen).fit(X, y), chosen, table
     cv = StratifiedGroupKFold(n_splits=min(n_inner, n_groups), shuffle=True, random_state=random_state)
     # The scaler is a pipeline step, so it is searched by swapping the step itself.
     scalers = {"standard": StandardScaler(), "robust": RobustScaler()}
@@ -346,3 +352,24 @@ def fit_bundle(features: np.ndarray, clips: pd.DataFrame, path, *, classifier: s
 
     meta["opensmile"] = opensmile.__version__
     return save_bundle(path, pipelines, meta=meta), chosen
+
+
+def fit_and_score(X: np.ndarray, y, actors, fit_rows, score_rows: dict, *, labels, classifier: str = "svm",
+                  grid: dict | None = None, n_inner: int = 3, n_jobs: int = -1) -> tuple[dict, dict]:
+    """Choose (inner actor-disjoint CV) and fit on ``fit_rows`` only, then score other rows.
+
+    Used for fusion: fitted on a fold's training actors, scored on its validation actors (to choose
+    the fusion weight) and its test actors.
+
+    Returns
+    -------
+    scores : dict
+        name → class scores of ``score_rows[name]`` in ``labels`` order.
+    chosen : dict
+        The chosen hyperparameters.
+    """
+    y, actors, fit_rows = np.asarray(y).astype(str), np.asarray(actors), np.asarray(fit_rows)
+    model, chosen, _ = select(X[fit_rows], y[fit_rows], actors[fit_rows], classifier=classifier, grid=grid,
+                              n_inner=n_inner, n_jobs=n_jobs)
+    order = [list(model.classes_).index(lab) for lab in labels]
+    return {name: scores_of(model, X[np.asarray(rows)])[:, order] for name, rows in score_rows.items()}, chosen
