@@ -7,6 +7,7 @@ demo corpus), on **one core**:
 * seed-feature extraction speed (all five features of one clip from its padded signal),
 * the end-to-end rate (decode + pad + features),
 * parallel throughput with all cores (joblib),
+* openSMILE functionals (eGeMAPSv02, ComParE_2016) per core, on a smaller sample,
 * peak resident memory of this process, and the in-memory size of the full corpus' features.
 
 Speeds are "× realtime": seconds of audio per second of compute. Audio seconds are counted
@@ -18,7 +19,7 @@ Writes ``reports/bench.json``.
 
 ``--training`` (``make bench`` runs it as a second step) measures instead the training speed of
 the four CREMA-D architectures on this machine (one timed epoch on random inputs of the real
-shapes, all cores), counts their multiply-adds, and projects from them the cold run of every
+shapes, all cores) and of the CRNN (random crops of its real shape), counts their multiply-adds, and projects from them the cold run of every
 CREMA-D model experiment as its params file specifies it (the real splits, full epochs),
 against the target of about 60 minutes for the full CREMA-D run. Writes
 ``reports/bench-training.json``; exits 1 when the projection misses the target.
@@ -81,6 +82,7 @@ def run(data_root=None, *, n_clips: int = 200, cache=None, out: str | Path = "re
     Parallel(n_jobs=n_jobs)(delayed(_clip_features)(p, DEFAULTS) for p in sample)
     t_par = time.perf_counter() - t0
 
+    smile_speed = opensmile_speed(signals[:40], sr=sr)
     clip_s = sum(y.size for y in signals) / sr
     padded_s = len(sample) * length / sr
     n_total = len(clips)
@@ -103,6 +105,8 @@ def run(data_root=None, *, n_clips: int = 200, cache=None, out: str | Path = "re
         "parallel_jobs": n_jobs,
         "full_corpus_clips": n_total,
         "full_corpus_features_mb": feature_bytes / 2 ** 20,
+        "opensmile": smile_speed,
+        "full_corpus_opensmile_mb": {name: n_total * size * 4 / 2 ** 20 for name, size in _smile_sizes().items()},
         "peak_rss_mb": peak_rss_mb(),
         "target_x_realtime": TARGET_X_REALTIME,
     }
@@ -116,6 +120,48 @@ def run(data_root=None, *, n_clips: int = 200, cache=None, out: str | Path = "re
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1) + "\n")
     return record
+
+
+def _smile_sizes() -> dict:
+    from .smile import FEATURE_SETS
+
+    return dict(FEATURE_SETS)
+
+
+def opensmile_speed(signals, *, sr: int = 16000) -> dict:
+    """× realtime per core of the openSMILE functionals of each feature set on ``signals`` (CPU time
+    of this process; openSMILE runs single-threaded), after one warm-up clip."""
+    from .smile import FEATURE_SETS, functionals
+
+    audio_s = sum(y.size for y in signals) / sr
+    out = {}
+    for name in FEATURE_SETS:
+        functionals(signals[0], sr=sr, feature_set=name)
+        wall, cpu = _timeit(lambda y: functionals(y, sr=sr, feature_set=name), signals)
+        out[name] = {"x_realtime_1core_cpu": audio_s / cpu, "x_realtime_1core_wall": audio_s / wall,
+                     "cpu_ms_per_clip": 1000 * cpu / len(signals)}
+    return out
+
+
+def crnn_speed(*, n_clips: int = 512, seed: int = 0, repeat: int = 3) -> dict:
+    """Seconds per training crop and epoch of the CRNN (:mod:`ser_lib.crnn`, default settings) on
+    random inputs of its real shape, fastest of ``repeat`` timed epochs after a warm-up."""
+    import keras
+
+    from . import crnn, models
+
+    s = crnn.DEFAULTS
+    keras.utils.set_random_seed(seed)
+    model = crnn.build_crnn(s["crop"], 64, 6, channels=s["channels"], gru=s["gru"])
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_clips, s["crop"], 64)).astype(np.float32)
+    y = keras.utils.to_categorical(rng.integers(0, 6, n_clips), 6)
+    model.fit(X[:2 * s["batch_size"]], y[:2 * s["batch_size"]], epochs=1, batch_size=s["batch_size"], verbose=0)
+    times = [_timeit(lambda _: model.fit(X, y, epochs=1, batch_size=s["batch_size"], verbose=0), [None])
+             for _ in range(max(1, repeat))]
+    wall, cpu = min(times)
+    return {"architecture": "crnn", "input_shape": [s["crop"], 64], "multiply_adds": models.multiply_adds(model),
+            "s_per_clip_epoch": wall / n_clips, "cpu_s_per_clip_epoch": cpu / n_clips}
 
 
 def training_speed(architecture: str, input_shape, *, n_clips: int = 512, batch_size: int = 128,
@@ -258,12 +304,13 @@ def run_training(data_root=None, *, project=None, cache=None, n_clips: int = 512
         m = training_speed(arch, shape, n_clips=n_clips, repeat=repeat)
         speeds[(arch, shape)] = m["s_per_clip_epoch"]
         measured.append(m)
+    crnn_record = crnn_speed(n_clips=n_clips, repeat=repeat)
     aug = augmentation_speed(table["path"].tolist()) if any(p.get("augment") for p in experiments) else 0.0
     projection = budget_projection(experiments, table, speeds, augment_s_per_clip=aug)
     repro = projection[projection["reproduction"]]
     record = {
         "data": "synthetic" if synthetic else "real", "corpus_clips": int(len(table)), "cores": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0], "speeds": measured, "augment_s_per_clip": aug,
+        "load_average_1min": os.getloadavg()[0], "speeds": measured, "crnn": crnn_record, "augment_s_per_clip": aug,
         "projection": projection.to_dict(orient="records"),
         "reproduction_runs": int(len(repro)), "reproduction_projected_s": float(repro["projected_s"].sum()),
         "all_runs": int(len(projection)), "all_projected_s": float(projection["projected_s"].sum()),
@@ -285,6 +332,9 @@ def print_training(r: dict) -> None:
         shape = "×".join(map(str, m["input_shape"]))
         print(f"  {m['architecture']:17s} {shape:11s} {m['multiply_adds'] / 1e6:7.1f} M multiply-adds/clip  "
               f"{1000 * m['s_per_clip_epoch']:7.2f} ms per clip and epoch  {m['gflop_per_s']:6.1f} GFLOP/s")
+    c = r["crnn"]
+    print(f"  {'crnn (beyond)':17s} {'×'.join(map(str, c['input_shape'])):11s} {c['multiply_adds'] / 1e6:7.1f} M multiply-adds/crop  "
+          f"{1000 * c['s_per_clip_epoch']:7.2f} ms per crop and epoch")
     if r["augment_s_per_clip"]:
         print(f"  augmentation (decode + augment + log-mel): {1000 * r['augment_s_per_clip']:.1f} ms per clip")
     print(f"Projected training time of the CREMA-D model experiments on the {r['data']} corpus "
@@ -324,6 +374,9 @@ def main(argv=None) -> int:
     print(f"  decode + features        {r['end_to_end_x_realtime_1core_clip']:8.0f} × realtime of clip audio "
           f"({r['end_to_end_ms_per_clip']:.1f} ms/clip, 1 core)")
     print(f"  parallel ({r['parallel_jobs']} jobs)        {r['parallel_clips_per_s']:8.0f} clips/s")
+    for name, m in r["opensmile"].items():
+        print(f"  openSMILE {name:14s} {m['x_realtime_1core_cpu']:6.0f} × realtime of clip audio (1 core, CPU time; "
+              f"{m['cpu_ms_per_clip']:.0f} ms/clip); all clips in memory: {r['full_corpus_opensmile_mb'][name]:.0f} MB")
     print(f"  features of all {r['full_corpus_clips']} clips in memory: {r['full_corpus_features_mb']:.0f} MB; "
           f"peak RSS of this benchmark {r['peak_rss_mb']:.0f} MB")
     verdict = "met" if r["target_met"] else "MISSED"

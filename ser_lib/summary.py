@@ -117,7 +117,8 @@ def cross_corpus_table(records: list[dict]) -> pd.DataFrame:
             cross, within = v.get("cross") or {}, v.get("within") or {}
             drop = (100 * (within["ua"] - cross["ua"])) if within.get("ua") is not None and cross.get("ua") is not None else None
             rows.append({
-                "direction": f"{r.get('source_corpus', '?')} → {r['corpus']}", "normalization": norm,
+                "direction": f"{r.get('source_corpus', '?')} → {r['corpus']}", "experiment": r["experiment"],
+                "normalization": norm,
                 "headline": norm == r.get("normalization"), "data": r["data"], "test clips": r.get("n_test_clips"),
                 "cross UA %": format_score(cross.get("ua"), cross.get("ua_std")),
                 "cross WA %": format_score(cross.get("wa"), cross.get("wa_std")),
@@ -125,7 +126,7 @@ def cross_corpus_table(records: list[dict]) -> pd.DataFrame:
                 "drop (points)": None if drop is None else round(drop, 1),
                 "chance UA %": format_score((r.get("chance") or {}).get("ua")),
                 "cross_ua_value": cross.get("ua"), "within_ua_value": within.get("ua")})
-    cols = ["direction", "normalization", "headline", "data", "test clips", "cross UA %", "cross WA %",
+    cols = ["direction", "experiment", "normalization", "headline", "data", "test clips", "cross UA %", "cross WA %",
             "within-target UA %", "drop (points)", "chance UA %", "cross_ua_value", "within_ua_value"]
     return pd.DataFrame(rows, columns=cols)
 

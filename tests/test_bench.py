@@ -9,7 +9,7 @@ def test_bench_measures_and_judges_the_target(tiny_root, tiny_cache, tmp_path):
     out = tmp_path / "bench.json"
     r = bench.run(tiny_root, n_clips=3, cache=tiny_cache, out=out, demo_size="tiny")
     assert json.loads(out.read_text()) == json.loads(json.dumps(r))
-    assert r["data"] == "synthetic" and r["n_clips"] == 3
+    assert r["data"] == "synthetic" and r["n_clips"] == 3 and set(r["opensmile"]) == {"eGeMAPSv02", "ComParE_2016"}
     for key in ("decode_x_realtime_1core", "features_x_realtime_1core_padded", "features_x_realtime_1core_padded_cpu",
                 "end_to_end_ms_per_clip", "parallel_clips_per_s", "peak_rss_mb"):
         assert r[key] > 0, key
@@ -83,3 +83,13 @@ def test_run_training_projects_every_crema_d_model_experiment(tiny_root, tiny_ca
     assert {s["architecture"] for s in r["speeds"]} == {"cnn1d", "cnn1d_big", "cnn2d_own", "cnn2d_singh_fang"}
     bench.print_training(r)
     assert "reproduction runs" in capsys.readouterr().out
+
+
+def test_crnn_and_opensmile_speeds_are_measured():
+    import numpy as np
+
+    r = bench.crnn_speed(n_clips=128, repeat=1)
+    assert r["multiply_adds"] > 1e6 and r["s_per_clip_epoch"] > 0 and r["input_shape"] == [125, 64]
+    y = (0.2 * np.sin(np.arange(16000) / 10)).astype(np.float32)
+    s = bench.opensmile_speed([y, y], sr=16000)
+    assert set(s) == {"eGeMAPSv02", "ComParE_2016"} and all(v["x_realtime_1core_cpu"] > 1 for v in s.values())
