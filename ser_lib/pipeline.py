@@ -2,8 +2,9 @@
 
 Each ``params/<experiment>.yaml`` names its notebook and sets that notebook's parameters
 (one schema: see :func:`load_experiment`). :func:`run_all` executes, in order, every
-experiment whose inputs changed since its last run — the notebook, the params file, any
-``ser_lib`` source, the data root and whether the data is real — into
+experiment whose inputs changed since its last run — the notebook, the params file, the
+``ser_lib`` modules that notebook imports (directly or through other modules), the data root and
+whether the data is real — into
 ``reports/<experiment>.ipynb`` and ``reports/<experiment>.html``, then rebuilds
 ``reports/index.html``. A failing experiment does not stop the others; the command exits
 non-zero at the end and names it.
@@ -149,15 +150,61 @@ def _has_real_data(corpus: str, root: Path) -> bool:
     return corpus not in ("crema-d", "ravdess") or bool(index_audio(root / corpus)[0])
 
 
+def _imported_modules(source: str, package: str = "ser_lib", *, relative_base: bool = False) -> set[str]:
+    """Top-level modules of ``package`` that a piece of Python source imports (anywhere in it)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == package and len(parts) > 1:
+                    found.add(parts[1])
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            parts = mod.split(".") if mod else []
+            if node.level == 0 and parts[:1] == [package] or (relative_base and node.level == 1):
+                rest = parts[1:] if node.level == 0 else parts
+                if rest:
+                    found.add(rest[0])
+                else:  # ``from ser_lib import a, b`` / ``from . import a``
+                    found.update(alias.name for alias in node.names)
+    return found
+
+
+def notebook_modules(notebook_path: str | Path, lib_dir: Path) -> list[Path]:
+    """The ``ser_lib`` source files a notebook depends on: the modules its code cells import,
+    and every module those import, transitively (plus the package's ``__init__.py``).
+
+    Magic and shell lines (``%…``, ``!…``) are ignored."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    code = "\n".join("\n".join(ln for ln in c.source.splitlines() if not ln.lstrip().startswith(("%", "!")))
+                     for c in nb.cells if c.cell_type == "code")
+    todo, seen = set(_imported_modules(code)), set()
+    while todo:
+        name = todo.pop()
+        path = lib_dir / f"{name}.py"
+        if name in seen or not path.is_file():
+            continue
+        seen.add(name)
+        todo |= _imported_modules(path.read_text(), relative_base=True) - seen
+    return sorted({lib_dir / "__init__.py", *(lib_dir / f"{n}.py" for n in seen)})
+
+
 def fingerprint(exp: Experiment, *, lib_dir: Path, data_root_dir: Path, demo_size: str,
                 inputs: dict | None = None, real: bool | None = None) -> str:
-    """Hash of everything a run depends on (notebook, params, library, data location).
+    """Hash of everything a run depends on: the notebook, the params file, the ``ser_lib``
+    modules the notebook imports (directly or transitively, :func:`notebook_modules`) and the
+    data location. Editing a module no notebook of this experiment uses does not re-run it.
 
     ``real``: whether ``data_root_dir`` holds the experiment's corpus (looked up when ``None``)."""
     h = hashlib.sha256()
     h.update(exp.notebook_path.read_bytes())
     h.update(exp.params_path.read_bytes())
-    for path in sorted(lib_dir.rglob("*.py")):
+    for path in notebook_modules(exp.notebook_path, lib_dir):
         h.update(str(path.relative_to(lib_dir)).encode())
         h.update(path.read_bytes())
     if real is None:

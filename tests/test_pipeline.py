@@ -168,3 +168,33 @@ def test_stderr_to_catches_child_processes_and_restores(tmp_path, capfd):
     sys.stderr.write("after\n")
     assert path.read_text() == "kernel noise\n"
     assert capfd.readouterr().err == "after\n"
+
+
+def test_editing_a_reporting_module_reruns_the_summary_only(tmp_path):
+    """The fingerprint covers the ser_lib modules a notebook imports, directly or transitively."""
+    import shutil
+
+    from ser_lib import pipeline as PL
+
+    lib = tmp_path / "ser_lib"
+    shutil.copytree(PL.PROJECT_ROOT / "ser_lib", lib, ignore=shutil.ignore_patterns("__pycache__", "resources"))
+    exps = PL.load_experiments(PL.PROJECT_ROOT / "params", PL.PROJECT_ROOT / "notebooks")
+
+    def prints():
+        return {e.name: PL.fingerprint(e, lib_dir=lib, data_root_dir=tmp_path, demo_size="tiny", real=False) for e in exps}
+
+    before = prints()
+    (lib / "summary.py").write_text((lib / "summary.py").read_text() + "\n# edited\n")
+    after = prints()
+    assert {n for n in before if before[n] != after[n]} == {"summary"}
+    (lib / "metrics.py").write_text((lib / "metrics.py").read_text() + "\n# edited\n")
+    changed = {n for n, fp in prints().items() if fp != after[n]}
+    assert {"summary", "cnn1d-energy-seed", "wader-actor", "smile-linear-crema-d-actor"} <= changed  # everyone scores
+
+
+def test_notebook_modules_follow_imports(tmp_path):
+    from ser_lib import pipeline as PL
+
+    mods = {p.stem for p in PL.notebook_modules(PL.PROJECT_ROOT / "notebooks" / "exploration.ipynb",
+                                                PL.PROJECT_ROOT / "ser_lib")}
+    assert {"explore", "corpus", "config", "__init__"} <= mods and "training" not in mods and "wader" not in mods
