@@ -130,9 +130,17 @@ def _smile_sizes() -> dict:
 
 def opensmile_speed(signals, *, sr: int = 16000) -> dict:
     """× realtime per core of the openSMILE functionals of each feature set on ``signals`` (CPU time
-    of this process; openSMILE runs single-threaded), after one warm-up clip."""
+    of one worker process, where openSMILE must run: see :mod:`ser_lib.smile`; it is
+    single-threaded), after one warm-up clip."""
+    from .smile import in_workers
+
+    return in_workers(_opensmile_speed, [(list(signals), sr)], n_jobs=1)[0]
+
+
+def _opensmile_speed(args) -> dict:
     from .smile import FEATURE_SETS, functionals
 
+    signals, sr = args
     audio_s = sum(y.size for y in signals) / sr
     out = {}
     for name in FEATURE_SETS:

@@ -49,7 +49,7 @@ def _write(store: Path, cached: dict, names) -> None:
 
 
 def cached_map(paths, compute, *, store: str | os.PathLike, names, n_jobs: int = -1, progress: bool = True,
-               desc: str = "Processing clips", chunk: int = 512) -> tuple[list[str], dict]:
+               desc: str = "Processing clips", chunk: int = 512, mapper=None) -> tuple[list[str], dict]:
     """Results of ``compute(path)`` for every path, from ``store`` where possible.
 
     Parameters
@@ -69,6 +69,9 @@ def cached_map(paths, compute, *, store: str | os.PathLike, names, n_jobs: int =
         tqdm progress bar over the clips still to process.
     desc : str
         Progress-bar label.
+    mapper : callable, optional
+        ``mapper(compute, paths) -> results`` replacing the default (joblib over ``n_jobs`` workers,
+        or this process for small batches), e.g. to keep a native library out of this process.
 
     Returns
     -------
@@ -89,9 +92,10 @@ def cached_map(paths, compute, *, store: str | os.PathLike, names, n_jobs: int =
     if todo:
         bar = tqdm(total=len(todo), desc=desc, unit="clip", disable=not progress, mininterval=2.0)
         with Parallel(n_jobs=n_jobs if len(todo) > 32 else 1) as parallel:
+            run = mapper or (lambda fn, items: parallel(delayed(fn)(p) for p in items))
             for start in range(0, len(todo), chunk):
                 part = todo[start:start + chunk]
-                for (k, _), res in zip(part, parallel(delayed(compute)(p) for _, p in part)):
+                for (k, _), res in zip(part, run(compute, [p for _, p in part])):
                     cached[k] = res
                 bar.update(len(part))
         bar.close()

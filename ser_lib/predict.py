@@ -138,7 +138,7 @@ def model_inputs(y: np.ndarray, meta: dict) -> np.ndarray:
 
 def _predict_bundle(paths, bundle, *, same_speaker: bool) -> list[dict]:
     from .normalise import group_zscore
-    from .smile import functionals
+    from .smile import functionals_of_signals
 
     meta = bundle.meta
     sr, feature_set = int(meta["sr"]), meta["feature_set"]
@@ -150,10 +150,10 @@ def _predict_bundle(paths, bundle, *, same_speaker: bool) -> list[dict]:
             out.append({"file": str(p), "error": exc.reason})
             continue
         rows.append(len(out))
-        out.append({"file": str(p), "x": functionals(y, sr=sr, feature_set=feature_set)})
+        out.append({"file": str(p), "y": y})
     if not rows:
         return out
-    X = np.stack([out[i].pop("x") for i in rows])
+    X = functionals_of_signals([out[i].pop("y") for i in rows], sr=sr, feature_set=feature_set)
     if same_speaker:
         if len(rows) < 2:
             raise ValueError("--same-speaker needs at least 2 usable recordings of the speaker "

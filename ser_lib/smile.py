@@ -17,12 +17,19 @@ these features need it, and it is imported lazily so the rest of the report runs
 Each clip is loaded with :func:`ser_lib.audio.load_clip` (so bad input is skipped with the same
 one-line reasons as everywhere else), then processed whole at 16 kHz. One vector per clip,
 cached on disk by :mod:`ser_lib.clipcache`.
+
+**Always in worker processes.** openSMILE's native library corrupts the heap (``malloc():
+invalid size``, the process aborts) when it runs in a process that imported TensorFlow first
+(opensmile 2.6.0, TensorFlow 2.21, seen on this project's machine; the other order works). So
+:func:`extract_functionals` and :func:`functionals_of_files` run it in loky worker processes,
+which never import TensorFlow, even for one clip.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -89,6 +96,10 @@ def functionals(y: np.ndarray, *, sr: int = DEFAULT_SR, feature_set: str = "ComP
     return values.reshape(-1)
 
 
+def _mapper(fn, items, *, n_jobs: int):
+    return in_workers(fn, items, n_jobs=n_jobs)
+
+
 def _clip_functionals(path: str, *, feature_set: str, sr: int) -> dict | str:
     """Load one clip and compute its functionals; a bad clip's reason is returned as a string."""
     try:
@@ -99,6 +110,35 @@ def _clip_functionals(path: str, *, feature_set: str, sr: int) -> dict | str:
     if not np.all(np.isfinite(x)):
         return f"openSMILE returned non-finite {feature_set} functionals"
     return {"x": x}
+
+
+def in_workers(fn, items, *, n_jobs: int = -1) -> list:
+    """``[fn(x) for x in items]`` computed in loky worker processes (reused between calls), never in
+    this process (see the module note on TensorFlow)."""
+    from joblib import Parallel, delayed
+
+    items = list(items)
+    if not items:
+        return []
+    cores = os.cpu_count() or 1
+    workers = min(len(items), cores if n_jobs is None or n_jobs < 1 else n_jobs)
+    # joblib runs everything in this process when n_jobs == 1; with 2 or more its loky backend sends
+    # every task to a worker process (started by fork + exec, so TensorFlow is never in it).
+    return Parallel(n_jobs=max(2, workers), backend="loky")(delayed(fn)(x) for x in items)
+
+
+def _signal_functionals(args) -> np.ndarray:
+    y, sr, feature_set = args
+    return functionals(y, sr=sr, feature_set=feature_set)
+
+
+def functionals_of_signals(signals, *, sr: int = DEFAULT_SR, feature_set: str = "ComParE_2016",
+                           n_jobs: int = -1) -> np.ndarray:
+    """:func:`functionals` of several mono signals, computed in worker processes; shape (n, features)."""
+    check_feature_set(feature_set)
+    rows = in_workers(_signal_functionals, [(np.asarray(y, dtype=np.float32), int(sr), feature_set) for y in signals],
+                      n_jobs=n_jobs)
+    return np.stack(rows) if rows else np.zeros((0, FEATURE_SETS[feature_set]), np.float32)
 
 
 def extract_functionals(clips: pd.DataFrame, *, feature_set: str = "ComParE_2016", sr: int = DEFAULT_SR,
@@ -139,7 +179,7 @@ def extract_functionals(clips: pd.DataFrame, *, feature_set: str = "ComParE_2016
     store = cache_dir(cache) / "features" / f"smile-{feature_set}-{tag}.npz"
     keys, cached = cached_map(list(clips["path"]), partial(_clip_functionals, feature_set=feature_set, sr=int(sr)),
                               store=store, names=("x",), n_jobs=n_jobs, progress=progress,
-                              desc=f"openSMILE {feature_set}")
+                              desc=f"openSMILE {feature_set}", mapper=partial(_mapper, n_jobs=n_jobs))
     ok = np.array([isinstance(cached[k], dict) for k in keys], dtype=bool)
     kept = clips[ok].reset_index(drop=True)
     skipped = pd.DataFrame([{"clip": c, "reason": cached[k]} for c, k, good in zip(clips["clip"], keys, ok)

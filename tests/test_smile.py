@@ -11,13 +11,25 @@ from ser_lib import smile
 def test_functionals_of_a_signal():
     t = np.arange(32000) / 16000
     y = (0.3 * np.sin(2 * np.pi * 160 * t * (1 + 0.2 * t))).astype(np.float32)
-    x = smile.functionals(y, feature_set="eGeMAPSv02")
-    assert x.shape == (88,) and x.dtype == np.float32 and np.isfinite(x).all()
+    x = smile.functionals_of_signals([y, y[:8000]], feature_set="eGeMAPSv02")  # in worker processes
+    assert x.shape == (2, 88) and x.dtype == np.float32 and np.isfinite(x).all()
     assert len(smile.feature_names("eGeMAPSv02")) == 88
     with pytest.raises(ValueError, match="unknown openSMILE feature set"):
-        smile.functionals(y, feature_set="GeMAPS-ish")
+        smile.functionals_of_signals([y], feature_set="GeMAPS-ish")
     with pytest.raises(ValueError, match="non-empty 1-D"):
-        smile.functionals(np.zeros((2, 100)), feature_set="eGeMAPSv02")
+        smile.functionals_of_signals([np.zeros((2, 100))], feature_set="eGeMAPSv02")
+
+
+def test_opensmile_survives_a_process_that_loaded_tensorflow():
+    """openSMILE aborts a process that imported TensorFlow first; the library keeps it in workers."""
+    import subprocess
+    import sys
+
+    code = ("import tensorflow, numpy as np; from ser_lib import smile; "
+            "print(smile.functionals_of_signals([np.sin(np.arange(16000) / 7).astype('float32')], "
+            "feature_set='eGeMAPSv02').shape)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "(1, 88)" in done.stdout, done.stderr[-500:]
 
 
 def test_extract_lists_bad_clips_and_reuses_the_cache(tiny_crema, tmp_path):
