@@ -191,7 +191,7 @@ def notebook_modules(notebook_path: str | Path, lib_dir: Path) -> list[Path]:
             continue
         seen.add(name)
         todo |= _imported_modules(path.read_text(), relative_base=True) - seen
-    return sorted({lib_dir / "__init__.py", *(lib_dir / f"{n}.py" for n in seen)})
+    return sorted(p for p in {lib_dir / "__init__.py", *(lib_dir / f"{n}.py" for n in seen)} if p.is_file())
 
 
 def fingerprint(exp: Experiment, *, lib_dir: Path, data_root_dir: Path, demo_size: str,

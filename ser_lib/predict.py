@@ -161,7 +161,8 @@ def _predict_bundle(paths, bundle, *, same_speaker: bool) -> list[dict]:
         X, mode = group_zscore(X, np.zeros(len(X))), "speaker"
         described = f"same speaker: {len(rows)} recordings normalised together"
     else:
-        mode, described = "global", "single recording (global normalisation)"
+        mode, described = "global", ("single recording (global normalisation; on recordings unlike the training "
+                                     "corpus this mode is much weaker, use --same-speaker when you can: see README)")
     S = bundle.scores(X, mode=mode)
     key = "probabilities" if meta["classifier"] == "logreg" else "scores"
     for i, s in zip(rows, S):

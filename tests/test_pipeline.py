@@ -83,11 +83,14 @@ def test_fingerprint_tracks_inputs(fake_project, tmp_path):
     exp = pipeline.load_experiment(write_params(fake_project, "a"), fake_project / "notebooks")
     lib = tmp_path / "lib"
     lib.mkdir()
+    (lib / "__init__.py").write_text("x = 1\n")
     (lib / "m.py").write_text("x = 1\n")
     fp = lambda **kw: pipeline.fingerprint(exp, lib_dir=lib, data_root_dir=tmp_path / "d", demo_size="tiny", **kw)
     first = fp()
     assert fp() == first
-    (lib / "m.py").write_text("x = 2\n")
+    (lib / "m.py").write_text("x = 2\n")  # a module the notebook does not import
+    assert fp() == first
+    (lib / "__init__.py").write_text("x = 2\n")  # the package itself always counts
     second = fp()
     assert second != first
     write_params(fake_project, "a", protocol="other")
@@ -112,7 +115,8 @@ def test_clean_stderr_drops_noise_and_keeps_last_progress_state():
 
 #: One experiment per notebook (and both protocols), run on the tiny synthetic corpus.
 SMOKE = ["explore-crema-d", "explore-ravdess", "cnn1d-rolloff-actor", "cnn1d-energy-zcr-seed",
-         "cnn2d-singh-fang-actor", "wader-seed", "wader-actor", "cross-crema-d-to-ravdess", "summary"]
+         "cnn2d-singh-fang-actor", "wader-seed", "wader-actor", "cross-crema-d-to-ravdess",
+         "smile-linear-crema-d-actor", "crnn-ravdess-speaker-actor", "cross-smile-crema-d-to-ravdess", "summary"]
 
 
 @pytest.mark.slow
@@ -123,6 +127,9 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     assert set(SMOKE) <= set(exps)
     assert {exps[n].notebook for n in SMOKE} == {p.stem for p in (PROJECT / "notebooks").glob("*.ipynb")}
     reports = tmp_path / "reports"
+    from ser_lib.predict import DEFAULT_MODEL
+
+    shipped = DEFAULT_MODEL.with_suffix(".npz").read_bytes()
     cmd = [sys.executable, "-m", "ser_lib.pipeline", "--data-root", str(tiny_root), "--reports-dir", str(reports),
            "--cache", str(tiny_cache), "--demo-size", "tiny", "--only", *SMOKE,
            "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "augment=true", "n_repeats=1"]
@@ -146,6 +153,13 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     assert cross["source_corpus"] == "crema-d" and set(cross["variants"]) == {"corpus", "none"}
     results_md = (reports / "RESULTS.md").read_text()
     assert "## Cross-corpus" in results_md and "by speaker sex" in results_md
+    assert "## Beyond the originals: openSMILE functionals + linear models (ablation)" in results_md
+    assert "| crnn |" in results_md and "fusion: crnn + svm" in results_md
+    linear_rec = json.loads((reports / "metrics" / "smile-linear-crema-d-actor.json").read_text())
+    assert linear_rec["normalisation"] == "speaker" and linear_rec["other_normalisation"]["normalisation"] == "global"
+    assert linear_rec["shipped_model"] is None  # a demo run never replaces the shipped model
+    assert DEFAULT_MODEL.with_suffix(".npz").read_bytes() == shipped
+    assert (reports / "predictions" / "crnn-ravdess-speaker-actor.csv").is_file()
     assert "SYNTHETIC DEMO DATA" in (reports / "RESULTS.md").read_text()
     again = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "running" not in again.stdout
