@@ -214,9 +214,13 @@ def fingerprint(exp: Experiment, *, lib_dir: Path, data_root_dir: Path, demo_siz
     return h.hexdigest()
 
 
+PROGRESS_LINE = re.compile(r"\d+%\|.*\|")
+
+
 def clean_stderr(nb) -> None:
-    """Drop TensorFlow start-up noise and Keras progress bars from stderr outputs, and keep
-    only the final state of carriage-return progress bars (tqdm)."""
+    """Drop TensorFlow start-up noise and Keras progress bars from stderr outputs, keep only the
+    final state of carriage-return progress bars (tqdm), and move a stream that holds nothing but
+    progress bars from stderr to stdout, so the page shows it as plain text, not as an error."""
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
             continue
@@ -234,6 +238,9 @@ def clean_stderr(nb) -> None:
                 lines = [ln.split("\r")[-1] for ln in out.get("text", "").split("\n")]
                 lines = [ln for ln in lines if not TF_NOISE.search(ln)]
                 out["text"] = "\n".join(lines).strip("\n")
+                if out.get("name") == "stderr" and out["text"] and all(
+                        PROGRESS_LINE.search(ln) for ln in out["text"].splitlines() if ln.strip()):
+                    out["name"] = "stdout"
                 if out["text"]:
                     out["text"] += "\n"
                     kept.append(out)
@@ -242,14 +249,19 @@ def clean_stderr(nb) -> None:
         cell["outputs"] = kept
 
 
+#: nbconvert templates of the report (``report``: JupyterLab's page with code cells folded).
+TEMPLATES = Path(__file__).resolve().parent / "resources" / "nbconvert"
+
+
 def export_html(ipynb: str | Path, html_path: str | Path) -> Path:
-    """Convert an executed notebook to a self-contained HTML page (images inlined)."""
+    """Convert an executed notebook to a self-contained HTML page (images inlined) in which every
+    code cell's source is folded under a "code" toggle, while outputs and narrative stay visible."""
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(ipynb), as_version=4)
     clean_stderr(nb)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    body, _ = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)]).from_notebook_node(nb)
     Path(html_path).write_text(body)
     return Path(html_path)
 

@@ -111,6 +111,7 @@ def test_clean_stderr_drops_noise_and_keeps_last_progress_state():
     pipeline.clean_stderr(nb)
     texts = [o["text"] for o in nb.cells[0].outputs]
     assert texts == ["bar: 100%|####| 2/2\n", "kept\n"]
+    assert nb.cells[0].outputs[0]["name"] == "stdout"  # a progress bar is not shown as an error
 
 
 #: One experiment per notebook (and both protocols), run on the tiny synthetic corpus.
@@ -143,6 +144,9 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
         for noise in ("oneDNN", "cpu_feature_guard", "Traceback", "WARNING:tensorflow", "written to STDERR"):
             assert noise not in html, f"{name}: {noise!r} leaked into the HTML"
         assert not re.search(r"\d+/\d+ ━", html), f"{name}: a Keras progress bar leaked into the HTML"
+        assert '<details class="ser-code">' in html, f"{name}: code cells are not folded"
+        for block in re.findall(r'application/vnd.jupyter.stderr"[^>]*>(.*?)</div>', html, flags=re.S):
+            assert not re.search(r"\d+%\|", block), f"{name}: a progress bar is shown as an error block"
         rec = json.loads((reports / "metrics" / f"{name}.json").read_text())
         assert rec["data"] == "synthetic" and rec["experiment"] == name
         assert f'href="{name}.html"' in index
