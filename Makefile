@@ -1,12 +1,15 @@
 # Reproducible speech-emotion-recognition report.
 #   make report   execute every experiment notebook into reports/*.html (incremental)
 #   make test     run the test suite
-# Variables: DATA_ROOT (corpora folder, default data/), PYTHON (interpreter for the venv).
+# Variables: DATA_ROOT (corpora folder, default data/), PYTHON (interpreter for the venv),
+#            JOBS (experiments at once on a local Dask cluster, default 1), SCHEDULER (tcp://host:8786).
 
 PYTHON    ?= python3
 VENV      ?= .venv
 DATA_ROOT ?= data
 ONLY      ?=
+JOBS      ?= 1
+SCHEDULER ?=
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 PYTEST_ARGS ?=
@@ -37,7 +40,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 report: setup
-	$(PY) -m ser_lib.pipeline --data-root "$(DATA_ROOT)" $(if $(ONLY),--only $(ONLY),)
+	$(PY) -m ser_lib.pipeline --data-root "$(DATA_ROOT)" --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER),) $(if $(ONLY),--only $(ONLY),)
 
 list: setup
 	@$(PY) -m ser_lib.pipeline --list

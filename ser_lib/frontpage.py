@@ -9,11 +9,15 @@ Below it the runs are grouped in the report's story (:data:`SECTIONS`).
 from __future__ import annotations
 
 import base64
+import html
 import io
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
 from .metrics import format_score
+from .report import SYNTHETIC_BANNER, read_metrics
 
 #: Sections of the index, in the report's order, and how an experiment is placed in one.
 SECTIONS = ("Data exploration", "CREMA-D reproduction", "WaDER replication (RAVDESS)", "Beyond the originals",
@@ -132,3 +136,93 @@ def reproduction_pairs(records: list[dict]) -> list[dict]:
         if section_of(r) == "CREMA-D reproduction" and r.get("protocol") in ("seed", "actor"):
             pairs.setdefault(model_key(r["experiment"]), {})[r["protocol"]] = r
     return [{"model": k, **v} for k, v in sorted(pairs.items())]
+
+
+def _pct(value, std=None) -> str:
+    from .metrics import format_score
+
+    return format_score(value, std)
+
+
+def _row(r: dict, reports_dir: Path) -> list[str]:
+    page = f"{r['experiment']}.html"
+    name = html.escape(r.get("title") or r["experiment"])
+    link = f'<a href="{html.escape(page)}">{name}</a>' if (reports_dir / page).is_file() else name
+    other = r.get("other_normalisation") or {}
+    norm = r.get("normalisation") or "–"
+    if other.get("ua") is not None:
+        norm += f" ({other['normalisation']}: UA {_pct(other['ua'], other.get('ua_std'))})"
+    cells = [link, r["corpus"], r["protocol"], r["data"], html.escape(norm),
+             "–" if r["n_test_clips"] is None else str(r["n_test_clips"])]
+    cells += [_pct(r.get(k), r.get(k + "_std")) for k in ("wa", "ua", "macro_f1", "weighted_f1")]
+    cells.append(_pct((r.get("chance") or {}).get("ua")))
+    cells.append(f"{r['wall_s']:.0f}")
+    return cells
+
+
+def _table(header, rows) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
+
+
+def build_index(reports_dir: str | Path, *, title: str = "Speech emotion recognition report") -> Path:
+    """Write ``<reports_dir>/index.html``: the findings and a chart first (:mod:`ser_lib.frontpage`),
+    then every experiment with its headline numbers, grouped in the report's sections."""
+    reports_dir = Path(reports_dir)
+    records = read_metrics(reports_dir)
+    synthetic = any(r["data"] == "synthetic" for r in records)
+    header = ["experiment", "corpus", "protocol", "data", "normalisation", "test clips", "WA %", "UA %",
+              "macro F1 %", "weighted F1 %", "chance UA %", "wall s"]
+    found = findings(records)
+    top = _table(list(found[0]), [[html.escape(str(v)) for v in row.values()] for row in found]) if found else ""
+    chart = chart_png(records)
+    chart_html = (f'<img id="chart" alt="UA per experiment with chance and human lines" '
+                  f'src="data:image/png;base64,{chart}">' if chart else "")
+    sections, toc = [], []
+    for k, section in enumerate(SECTIONS):
+        members = [r for r in records if section_of(r) == section]
+        if not members:
+            continue
+        anchor = f"s{k}"
+        toc.append(f'<a href="#{anchor}">{html.escape(section)}</a>')
+        body = ""
+        if section == "CREMA-D reproduction":
+            pairs = reproduction_pairs(records)
+            body += "<p>Seed (the original's split, speakers shared) beside actor-disjoint folds, one row per model.</p>"
+            body += _table(["model", "seed UA %", "actor UA %", "gap (points)"], [
+                [html.escape(p["model"]),
+                 *(_pct(p[k]["ua"], p[k].get("ua_std")) if k in p else "–" for k in ("seed", "actor")),
+                 f"{100 * (p['seed']['ua'] - p['actor']['ua']):+.1f}" if {"seed", "actor"} <= set(p) else "–"]
+                for p in pairs])
+        body += _table(header, [_row(r, reports_dir) for r in members])
+        sections.append(f'<h2 id="{anchor}">{html.escape(section)}</h2>\n{body}')
+    banner = (f'<div class="banner">{html.escape(SYNTHETIC_BANNER)}</div>' if synthetic else "")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1300px; }}
+table {{ border-collapse: collapse; margin-bottom: 1em; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; }}
+th {{ background: #eee; }}
+.banner {{ background: #b00020; color: white; padding: 12px; font-weight: bold; }}
+#chart {{ max-width: 100%; }} nav a {{ margin-right: 1em; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+{banner}
+<h2 id="findings">What the report found</h2>
+<p>Per corpus, under actor-disjoint folds (no speaker in both training and test), UA = mean
+per-class recall in percent, mean ± std over folds. <i>speaker</i> normalisation uses several
+recordings of each speaker together (transductive); <i>global</i> needs one recording only.</p>
+{top}
+{chart_html}
+<nav>{' '.join(toc)}</nav>
+{chr(10).join(sections)}
+<p>Each row is one experiment run: its page shows parameters, figures and tables. Figures are
+percent; "a ± b" is mean ± standard deviation over folds. WA = accuracy over clips,
+UA = mean per-class recall. Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>
+</body></html>
+"""
+    out = reports_dir / "index.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page)
+    return out

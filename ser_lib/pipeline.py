@@ -335,16 +335,115 @@ def stderr_to(path: str | Path):
             os.close(saved)
 
 
+@dataclass
+class Outcome:
+    """What running one experiment gave: ``ok``, wall seconds, and a one-line ``message``."""
+
+    name: str
+    ok: bool
+    seconds: float
+    message: str = ""
+
+
+def execute(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, cache: Path, demo_size: str,
+            overrides: dict | None, real: bool, threads: int | None = None) -> Outcome:
+    """Run one experiment with its kernel's standard error sent to ``reports/logs/<name>.log``.
+
+    ``threads`` limits the BLAS/OpenMP and TensorFlow thread pools of its kernel (set when several
+    experiments share a machine). Never raises: a failure is returned with its last line and log path.
+    """
+    if threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+            os.environ[var] = str(threads)
+        os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    t0 = time.time()
+    kernel_log = reports_dir / "logs" / f"{exp.name}.log"
+    kernel_log.unlink(missing_ok=True)
+    try:
+        with stderr_to(kernel_log):
+            run_experiment(exp, reports_dir=reports_dir, data_root_dir=data_root_dir, cache=cache,
+                           demo_size=demo_size, overrides=overrides, synthetic=not real)
+    except Exception as exc:  # reported, the others go on
+        first = str(exc).strip().splitlines()
+        return Outcome(exp.name, False, time.time() - t0,
+                       f"{first[-1] if first else type(exc).__name__}  (see reports/{exp.name}.html "
+                       f"and the kernel's log reports/logs/{exp.name}.log)")
+    return Outcome(exp.name, True, time.time() - t0)
+
+
+def _dask_client(jobs: int, scheduler: str | None):
+    """A Dask client: on ``scheduler`` (``tcp://host:8786``) or on an embedded local cluster of
+    ``jobs`` single-threaded worker processes."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - pinned in requirements.txt
+        raise SystemExit("parallel runs need dask[distributed] (pip install -r requirements.txt)") from exc
+    if scheduler:
+        return Client(scheduler), None
+    import dask
+
+    dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False,
+                     "distributed.logging.distributed": "error"})
+    cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=50)
+    return Client(cluster), cluster
+
+
+def _run_parallel(tasks, *, jobs: int, scheduler: str | None, log, **kwargs) -> list[Outcome]:
+    """Run ``tasks`` (list of (Experiment, real)) on Dask, logging progress as each finishes."""
+    from dask.distributed import as_completed
+
+    client, cluster = _dask_client(jobs, scheduler)
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    t0 = time.time()
+    try:
+        futures = {client.submit(execute, exp, real=real, threads=threads, pure=False, key=f"experiment-{exp.name}",
+                                 **kwargs): exp.name for exp, real in tasks}
+        outcomes = []
+        for fut in as_completed(futures):
+            name = futures[fut]
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # the worker died (KilledWorker) or the task could not run
+                outcome = Outcome(name, False, time.time() - t0,
+                                  f"worker lost or task failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                                  f"see reports/logs/{name}.log")
+            outcomes.append(outcome)
+            _log_outcome(outcome, log)
+            failed = sum(not o.ok for o in outcomes)
+            running = min(jobs if not scheduler else len(futures), len(futures) - len(outcomes))
+            log(f"  progress    {len(outcomes) - failed} done, {running} running, "
+                f"{len(futures) - len(outcomes) - running} waiting, {failed} failed; {time.time() - t0:.0f} s elapsed")
+        return outcomes
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _log_outcome(outcome: Outcome, log) -> None:
+    if outcome.ok:
+        log(f"  done        {outcome.name} in {outcome.seconds:.0f} s")
+    else:
+        log(f"  FAILED      {outcome.name} after {outcome.seconds:.0f} s: {outcome.message}")
+
+
 def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
             data_root_dir: Path | None = None, cache: Path | None = None, demo_size: str = "demo",
             only: list[str] | None = None, force: bool = False, overrides: dict | None = None,
-            log=print) -> list[str]:
+            jobs: int = 1, scheduler: str | None = None, log=print) -> list[str]:
     """Run every stale experiment, then rebuild the index. Returns the failed experiments.
 
     ``overrides`` (``--set key=value``) replaces a parameter in every experiment whose notebook
     has it, e.g. ``{"epochs": 1}`` for a quick smoke run; it is part of the fingerprint.
+
+    ``jobs`` > 1 runs up to that many experiments at once on an embedded Dask cluster (each
+    experiment's thread pools limited to cores / jobs); ``scheduler`` (``tcp://host:8786``) sends
+    them to an existing Dask scheduler whose workers have the project and the corpora at the same
+    paths. The summary runs last, after every experiment it reads. A failed experiment (or a dead
+    worker) is reported with its log; the others finish and keep their results.
     """
-    from .report import build_index
+    from .frontpage import build_index
 
     reports_dir = Path(reports_dir or project / "reports").resolve()
     data_root_dir = data_root(data_root_dir)
@@ -355,48 +454,62 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
         if unknown:
             raise SystemExit(f"unknown experiments {unknown}; known: {[e.name for e in exps]}")
         exps = [e for e in exps if e.name in only]
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     stamps = reports_dir / ".stamps"
     stamps.mkdir(parents=True, exist_ok=True)
-    failed = []
-    log(f"DATA_ROOT={data_root_dir}  reports={reports_dir}  experiments={len(exps)}")
-    for exp in exps:
-        # The summary depends on every other experiment's metrics.
+    log(f"DATA_ROOT={data_root_dir}  reports={reports_dir}  experiments={len(exps)}"
+        + (f"  jobs={jobs}" if jobs > 1 else "") + (f"  scheduler={scheduler}" if scheduler else ""))
+    common = dict(reports_dir=reports_dir, data_root_dir=data_root_dir, cache=cache, demo_size=demo_size,
+                  overrides=overrides)
+
+    def stale(exp):
+        """(fingerprint, real) when the experiment must run, else None."""
         inputs = None
-        if exp.notebook in LAST:
+        if exp.notebook in LAST:  # the summary depends on every other experiment's metrics
             inputs = {p.name: p.stat().st_mtime_ns for p in sorted((reports_dir / "metrics").glob("*.json"))
                       if p.stem != exp.name}
         inputs = {**(inputs or {}), "overrides": applicable(exp, overrides)}
         real = _has_real_data(exp.params["corpus"], data_root_dir)
         fp = fingerprint(exp, lib_dir=project / "ser_lib", data_root_dir=data_root_dir,
                          demo_size=demo_size, inputs=inputs, real=real)
-        stamp = stamps / f"{exp.name}.sha256"
-        done = (stamp.is_file() and stamp.read_text() == fp
+        done = ((stamps / f"{exp.name}.sha256").is_file() and (stamps / f"{exp.name}.sha256").read_text() == fp
                 and (reports_dir / f"{exp.name}.html").is_file()
                 and (reports_dir / "metrics" / f"{exp.name}.json").is_file())
         if done and not force:
             log(f"  up to date  {exp.name}")
-            continue
-        log(f"  running     {exp.name}  ({exp.notebook}.ipynb) ...")
-        t0 = time.time()
-        kernel_log = reports_dir / "logs" / f"{exp.name}.log"
-        kernel_log.unlink(missing_ok=True)
-        try:
-            with stderr_to(kernel_log):
-                run_experiment(exp, reports_dir=reports_dir, data_root_dir=data_root_dir, cache=cache,
-                               demo_size=demo_size, overrides=overrides, synthetic=not real)
-        except Exception as exc:  # keep going; report at the end
+            return None
+        return fp, real
+
+    def record(exp, fp, outcome):
+        stamp = stamps / f"{exp.name}.sha256"
+        if outcome.ok:
+            stamp.write_text(fp)
+        else:
             stamp.unlink(missing_ok=True)
-            failed.append(exp.name)
-            first = str(exc).strip().splitlines()
-            log(f"  FAILED      {exp.name} after {time.time() - t0:.0f} s: "
-                f"{first[-1] if first else type(exc).__name__}  (see reports/{exp.name}.html "
-                f"and the kernel's log reports/logs/{exp.name}.log)")
+
+    failed = []
+    for group in ([e for e in exps if e.notebook not in LAST], [e for e in exps if e.notebook in LAST]):
+        plan = {e.name: (e, *st) for e in group if (st := stale(e)) is not None}
+        if not plan:
             continue
-        stamp.write_text(fp)
-        log(f"  done        {exp.name} in {time.time() - t0:.0f} s")
+        if (jobs > 1 or scheduler) and len(plan) > 1:
+            outcomes = _run_parallel([(e, real) for e, _, real in plan.values()], jobs=jobs, scheduler=scheduler,
+                                     log=log, **common)
+        else:
+            outcomes = []
+            for e, _, real in plan.values():
+                log(f"  running     {e.name}  ({e.notebook}.ipynb) ...")
+                outcomes.append(execute(e, real=real, **common))
+                _log_outcome(outcomes[-1], log)
+        for outcome in outcomes:
+            e, fp, _ = plan[outcome.name]
+            record(e, fp, outcome)
+            if not outcome.ok:
+                failed.append(outcome.name)
     index = build_index(reports_dir)
     log(f"index: {index}")
-    return failed
+    return sorted(failed)
 
 
 def main(argv=None) -> int:
@@ -410,6 +523,10 @@ def main(argv=None) -> int:
                         choices=("demo", "tiny"), help="synthetic corpus size when real data is absent")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="override a parameter in every notebook that has it (e.g. epochs=1)")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 1),
+                        help="run up to this many experiments at once on a local Dask cluster (default 1: one after another)")
+    parser.add_argument("--scheduler", default=os.environ.get("SCHEDULER") or None,
+                        help="address of an existing Dask scheduler (tcp://host:8786) to send the experiments to")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     args = parser.parse_args(argv)
     overrides = {}
@@ -425,7 +542,7 @@ def main(argv=None) -> int:
     try:
         failed = run_all(reports_dir=args.reports_dir and Path(args.reports_dir), data_root_dir=args.data_root,
                          cache=args.cache, demo_size=args.demo_size, only=args.only, force=args.force,
-                         overrides=overrides)
+                         overrides=overrides, jobs=args.jobs, scheduler=args.scheduler)
     except ParamsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

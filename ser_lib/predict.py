@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import BadClipError, load_clip
-from .config import EMOTION_NAMES, PROJECT_ROOT
+from .config import EMOTION_NAMES
 from .features import feature_set, pad_or_trim, seed_features
 
 #: The shipped default model (a pickle-free linear bundle, see :mod:`ser_lib.bundle`).

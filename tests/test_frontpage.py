@@ -3,7 +3,7 @@
 import json
 
 from ser_lib import frontpage as FP
-from ser_lib import report
+from ser_lib import frontpage
 
 BASE = {"data": "real", "n_test_clips": 10, "wa": 0.5, "macro_f1": 0.5, "weighted_f1": 0.5, "wall_s": 1.0,
         "peak_rss_mb": 1.0, "reference": {}}
@@ -45,7 +45,7 @@ def test_index_has_findings_chart_and_section_links(tmp_path):
     (tmp_path / "metrics").mkdir()
     for r in _records():
         (tmp_path / "metrics" / f"{r['experiment']}.json").write_text(json.dumps(r))
-    page = report.build_index(tmp_path).read_text()
+    page = frontpage.build_index(tmp_path).read_text()
     assert page.index("What the report found") < page.index('id="chart"') < page.index('<nav>')
     assert 'src="data:image/png;base64,' in page
     for k, section in enumerate(FP.SECTIONS):

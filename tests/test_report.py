@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ser_lib import report
+from ser_lib import frontpage, report
 
 
 def test_run_finish_writes_required_keys(tmp_path):
@@ -37,12 +37,12 @@ def test_build_index(tmp_path):
     report.Run("exp-real", "crema-d", "seed", synthetic=False, reports_dir=tmp_path, title="Real one").finish(
         n_test_clips=5, scores={"wa": 0.5, "ua": 0.25, "macro_f1": 0.2, "weighted_f1": 0.3})
     (tmp_path / "exp-real.html").write_text("<html></html>")
-    page = report.build_index(tmp_path).read_text()
+    page = frontpage.build_index(tmp_path).read_text()
     assert '<a href="exp-real.html">Real one</a>' in page and "50.0" in page and "25.0" in page
     assert "SYNTHETIC" not in page
     report.Run("exp-syn", "ravdess", "actor", synthetic=True, reports_dir=tmp_path).finish(
         n_test_clips=3, scores={"wa": 0.5, "wa_std": 0.05})
-    page = report.build_index(tmp_path).read_text()
+    page = frontpage.build_index(tmp_path).read_text()
     assert "SYNTHETIC DEMO DATA" in page and "50.0 ± 5.0" in page
 
 
