@@ -10,10 +10,13 @@ never sees half a file.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 
 def clip_key(path: str | os.PathLike) -> str:
@@ -105,3 +108,27 @@ def cached_map(paths, compute, *, store: str | os.PathLike, names, n_jobs: int =
             del cached[k]
         _write(store, cached, names)
     return keys, cached
+
+
+def store_path(cache, family: str, settings: dict) -> Path:
+    """``<cache>/features/<family>-<hash of settings>.npz``: one cache file per feature family and
+    settings, so changing a setting starts a new cache."""
+    from .config import cache_dir
+
+    tag = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    return cache_dir(cache) / "features" / f"{family}-{tag}.npz"
+
+
+def split_results(clips: pd.DataFrame, keys: list[str], results: dict) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """The usable clips of a :func:`cached_map` run and the skipped ones with their reasons.
+
+    Returns
+    -------
+    ok : ndarray of bool (one per row of ``clips``)
+    kept : DataFrame (the usable rows, index reset)
+    skipped : DataFrame (``clip``, ``reason``)
+    """
+    ok = np.array([isinstance(results[k], dict) for k in keys], dtype=bool)
+    skipped = pd.DataFrame([{"clip": c, "reason": results[k]} for c, k, good in zip(clips["clip"], keys, ok)
+                            if not good], columns=["clip", "reason"])
+    return ok, clips[ok].reset_index(drop=True), skipped

@@ -24,8 +24,6 @@ are built once; the results equal calling librosa on ``y`` three times up to flo
 
 from __future__ import annotations
 
-import hashlib
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .audio import BadClipError, load_clip
-from .config import DEFAULT_SR, cache_dir
+from .config import DEFAULT_SR
 
 #: Names of the five seed features.
 SEED_FEATURES = ("mfcc", "rolloff", "rms", "zcr", "mel")
@@ -189,21 +187,16 @@ def extract_features(clips: pd.DataFrame, *, cache: str | Path | None = None, n_
     """
     from functools import partial
 
-    from .clipcache import cached_map
+    from .clipcache import cached_map, split_results, store_path
 
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown feature settings {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
     settings = {**DEFAULTS, **settings}
-    tag = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    store = cache_dir(cache) / "features" / f"seed-{tag}.npz"
+    store = store_path(cache, "seed", settings)
     keys, cached = cached_map(list(clips["path"]), partial(_clip_features, settings=settings), store=store,
                               names=SEED_FEATURES, n_jobs=n_jobs, progress=progress, desc="Extracting features")
-    ok = [isinstance(cached[k], dict) for k in keys]
-    kept = clips[ok].reset_index(drop=True)
-    skipped = pd.DataFrame(
-        [{"clip": c, "reason": cached[k]} for c, k, good in zip(clips["clip"], keys, ok) if not good],
-        columns=["clip", "reason"])
+    ok, kept, skipped = split_results(clips, keys, cached)
     feats = {name: np.stack([cached[k][name] for k, good in zip(keys, ok) if good]) for name in SEED_FEATURES}
     return feats, kept, skipped
 

@@ -9,8 +9,6 @@ padded to ``max_frames`` in the cache with the true frame count beside them; :fu
 
 from __future__ import annotations
 
-import hashlib
-import json
 from functools import partial
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .audio import BadClipError, load_clip
-from .config import DEFAULT_SR, cache_dir
+from .config import DEFAULT_SR
 
 DEFAULTS = {"sr": DEFAULT_SR, "n_fft": 512, "hop_length": 256, "n_mels": 64, "max_frames": 320}
 
@@ -62,20 +60,16 @@ def extract(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs: int
     n_frames : ndarray of int, shape (n_kept,)
     kept, skipped : DataFrame
     """
-    from .clipcache import cached_map
+    from .clipcache import cached_map, split_results, store_path
 
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown log-mel settings {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
     settings = {**DEFAULTS, **settings}
-    tag = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    store = cache_dir(cache) / "features" / f"logmel-{tag}.npz"
+    store = store_path(cache, "logmel", settings)
     keys, cached = cached_map(list(clips["path"]), partial(_clip_mel, settings=settings), store=store,
                               names=("mel", "n_frames"), n_jobs=n_jobs, progress=progress, desc="Log-mel")
-    ok = np.array([isinstance(cached[k], dict) for k in keys], dtype=bool)
-    kept = clips[ok].reset_index(drop=True)
-    skipped = pd.DataFrame([{"clip": c, "reason": cached[k]} for c, k, good in zip(clips["clip"], keys, ok)
-                            if not good], columns=["clip", "reason"])
+    ok, kept, skipped = split_results(clips, keys, cached)
     mel = np.stack([cached[k]["mel"] for k, good in zip(keys, ok) if good])
     n_frames = np.array([int(cached[k]["n_frames"]) for k, good in zip(keys, ok) if good])
     return mel, n_frames, kept, skipped

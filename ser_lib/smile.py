@@ -27,8 +27,6 @@ which never import TensorFlow, even for one clip.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from functools import lru_cache, partial
 from pathlib import Path
@@ -37,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .audio import BadClipError, load_clip
-from .config import DEFAULT_SR, cache_dir
+from .config import DEFAULT_SR
 
 #: openSMILE functional sets this library extracts, and their sizes.
 FEATURE_SETS = {"eGeMAPSv02": 88, "ComParE_2016": 6373}
@@ -169,21 +167,17 @@ def extract_functionals(clips: pd.DataFrame, *, feature_set: str = "ComParE_2016
     skipped : DataFrame
         ``clip``, ``reason``.
     """
-    from .clipcache import cached_map
+    from .clipcache import cached_map, split_results, store_path
 
     check_feature_set(feature_set)
     import opensmile
 
     settings = {"feature_set": feature_set, "sr": int(sr), "opensmile": opensmile.__version__}
-    tag = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    store = cache_dir(cache) / "features" / f"smile-{feature_set}-{tag}.npz"
+    store = store_path(cache, f"smile-{feature_set}", settings)
     keys, cached = cached_map(list(clips["path"]), partial(_clip_functionals, feature_set=feature_set, sr=int(sr)),
                               store=store, names=("x",), n_jobs=n_jobs, progress=progress,
                               desc=f"openSMILE {feature_set}", mapper=partial(_mapper, n_jobs=n_jobs))
-    ok = np.array([isinstance(cached[k], dict) for k in keys], dtype=bool)
-    kept = clips[ok].reset_index(drop=True)
-    skipped = pd.DataFrame([{"clip": c, "reason": cached[k]} for c, k, good in zip(clips["clip"], keys, ok)
-                            if not good], columns=["clip", "reason"])
+    ok, kept, skipped = split_results(clips, keys, cached)
     n = FEATURE_SETS[feature_set]
     X = np.stack([cached[k]["x"] for k, good in zip(keys, ok) if good]) if ok.any() else np.zeros((0, n), np.float32)
     return X.astype(np.float32), kept, skipped
