@@ -311,9 +311,21 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
         pm.execute_notebook(str(exp.notebook_path), str(out_nb), parameters=params,
                             cwd=str(exp.notebook_path.parent), kernel_name=kernel_name,
                             progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+        record_effective_params(reports_dir / "metrics" / f"{exp.name}.json",
+                                {**notebook_defaults(exp.notebook_path), **params})
     finally:
         if out_nb.is_file():
             export_html(out_nb, reports_dir / f"{exp.name}.html")
+
+
+def record_effective_params(metrics_path: Path, params: dict) -> None:
+    """Add ``effective_params`` (every parameter the notebook ran with) to a run's metrics record,
+    so that nothing depends on what a notebook typed into its own ``Run(params=...)``."""
+    if not metrics_path.is_file():
+        return
+    record = json.loads(metrics_path.read_text())
+    record["effective_params"] = {k: v for k, v in params.items() if k not in INJECTED}
+    metrics_path.write_text(json.dumps(record, indent=1, default=str) + "\n")
 
 
 @contextlib.contextmanager

@@ -161,5 +161,24 @@ def read_metrics(reports_dir: str | Path) -> list[dict]:
         missing = [k for k in REQUIRED_KEYS if k not in record]
         if missing:
             raise ValueError(f"{path}: missing keys {missing}")
+        try:
+            check_metrics_schema(record)
+        except Exception as exc:  # jsonschema.ValidationError
+            raise ValueError(f"{path}: does not follow ser_lib/resources/metrics.schema.json "
+                             f"({getattr(exc, 'message', exc)} at {'/'.join(map(str, getattr(exc, 'path', [])))})") from None
         out.append(record)
     return out
+
+
+def check_metrics_schema(record: dict) -> None:
+    """Validate a metrics record against ``ser_lib/resources/metrics.schema.json``, the one written
+    schema of the metrics record that the summary and the index rely on.
+
+    Raises
+    ------
+    jsonschema.ValidationError
+    """
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parent / "resources" / "metrics.schema.json").read_text())
+    jsonschema.validate(record, schema)

@@ -76,3 +76,14 @@ def test_a_failure_and_a_dead_worker_stay_local_and_rerun_next_time(tiny_root, t
                               demo_size="tiny", jobs=2, log=lines.append)
     assert failed == []
     assert any("up to date  good" in ln for ln in lines) and any("done        broken" in ln for ln in lines)
+
+
+def test_effective_params_are_recorded_by_the_pipeline(tmp_path):
+    from ser_lib.pipeline import INJECTED, record_effective_params
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"experiment": "x", "params": {"epochs": 3}}))
+    record_effective_params(path, {"epochs": 3, "seed": 0, "data_root": "/d", "reports_dir": "/r"})
+    rec = json.loads(path.read_text())
+    assert rec["effective_params"] == {"epochs": 3, "seed": 0} and not set(INJECTED) & set(rec["effective_params"])
+    assert rec["params"] == {"epochs": 3}

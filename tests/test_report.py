@@ -49,3 +49,26 @@ def test_build_index(tmp_path):
 def test_empty_experiment_name(tmp_path):
     with pytest.raises(ValueError):
         report.Run("", "crema-d", "seed", synthetic=False, reports_dir=tmp_path)
+
+
+def test_every_committed_metrics_record_follows_the_written_schema():
+    from conftest import PROJECT
+    from ser_lib.report import check_metrics_schema
+
+    paths = sorted((PROJECT / "reports" / "metrics").glob("*.json"))
+    assert len(paths) > 30
+    for p in paths:
+        check_metrics_schema(json.loads(p.read_text()))
+
+
+def test_the_schema_refuses_a_broken_record():
+    import jsonschema
+
+    from ser_lib.report import check_metrics_schema
+
+    good = {"experiment": "x", "corpus": "crema-d", "protocol": "actor", "data": "real", "n_test_clips": 3,
+            "wa": 0.5, "ua": 0.5, "macro_f1": 0.4, "weighted_f1": 0.4, "wall_s": 1, "peak_rss_mb": 1, "reference": {}}
+    check_metrics_schema(good)
+    for bad in ({**good, "ua": 50.0}, {**good, "protocol": "random"}, {k: v for k, v in good.items() if k != "wa"}):
+        with pytest.raises(jsonschema.ValidationError):
+            check_metrics_schema(bad)
