@@ -196,19 +196,22 @@ def notebook_modules(notebook_path: str | Path, lib_dir: Path) -> list[Path]:
 
 def fingerprint(exp: Experiment, *, lib_dir: Path, data_root_dir: Path, demo_size: str,
                 inputs: dict | None = None, real: bool | None = None) -> str:
-    """Hash of everything a run depends on: the notebook, the params file, the ``ser_lib``
+    """Hash of everything a run depends on: the notebook, the parameters the run uses (params file,
+    and its ``demo`` block on synthetic data only), the ``ser_lib``
     modules the notebook imports (directly or transitively, :func:`notebook_modules`) and the
     data location. Editing a module no notebook of this experiment uses does not re-run it.
 
     ``real``: whether ``data_root_dir`` holds the experiment's corpus (looked up when ``None``)."""
+    if real is None:
+        real = _has_real_data(exp.params["corpus"], data_root_dir)
     h = hashlib.sha256()
     h.update(exp.notebook_path.read_bytes())
-    h.update(exp.params_path.read_bytes())
+    # the parameters the run will use, not the file's bytes: a comment, or the demo block of a
+    # real-data run, does not make an experiment stale
+    h.update(json.dumps(experiment_parameters(exp, synthetic=not real), sort_keys=True, default=str).encode())
     for path in notebook_modules(exp.notebook_path, lib_dir):
         h.update(str(path.relative_to(lib_dir)).encode())
         h.update(path.read_bytes())
-    if real is None:
-        real = _has_real_data(exp.params["corpus"], data_root_dir)
     h.update(f"{data_root_dir}|{real}|{demo_size if not real else ''}".encode())
     h.update(json.dumps(inputs or {}, sort_keys=True).encode())
     return h.hexdigest()

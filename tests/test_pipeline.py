@@ -93,7 +93,7 @@ def test_fingerprint_tracks_inputs(fake_project, tmp_path):
     (lib / "__init__.py").write_text("x = 2\n")  # the package itself always counts
     second = fp()
     assert second != first
-    write_params(fake_project, "a", protocol="other")
+    exp = pipeline.load_experiment(write_params(fake_project, "a", protocol="other"), fake_project / "notebooks")
     assert fp() != second
     assert fp(inputs={"m.json": 1}) != fp()
 
@@ -216,3 +216,22 @@ def test_notebook_modules_follow_imports(tmp_path):
     mods = {p.stem for p in PL.notebook_modules(PL.PROJECT_ROOT / "notebooks" / "exploration.ipynb",
                                                 PL.PROJECT_ROOT / "ser_lib")}
     assert {"explore", "corpus", "config", "__init__"} <= mods and "training" not in mods and "wader" not in mods
+
+
+def test_the_demo_block_and_comments_do_not_make_a_real_data_run_stale(fake_project, tmp_path):
+    path = write_params(fake_project, "a")
+    exp = pipeline.load_experiment(path, fake_project / "notebooks")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+
+    def fp(real):
+        e = pipeline.load_experiment(path, fake_project / "notebooks")
+        return pipeline.fingerprint(e, lib_dir=lib, data_root_dir=tmp_path, demo_size="tiny", real=real)
+
+    real, synthetic = fp(True), fp(False)
+    body = json.loads(path.read_text())
+    path.write_text(json.dumps({**body, "demo": {"n_audio": 1}}))
+    assert fp(True) == real and fp(False) != synthetic
+    path.write_text("# a comment\n" + path.read_text())
+    assert fp(True) == real
+    assert exp.name == "a"
