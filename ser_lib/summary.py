@@ -371,8 +371,8 @@ def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict,
             "chosen by inner actor-disjoint CV on the training actors only. `global` = each clip alone, z-scored with "
             "training-clip statistics (what a user with one recording gets); `speaker` = each actor's clips z-scored "
             "with that actor's own statistics, no labels (transductive: needs several recordings of the speaker). "
-            "`fit s` = model selection and fitting over all folds; `experiment wall s` = the whole experiment "
-            "(feature extraction from a cold cache included).", ablation.drop(columns=["ua_value"]))
+            "`fit s` = model selection and fitting over all folds; `experiment wall s` = the whole experiment as run "
+            "(feature extraction included only when its cache was cold; see each metrics file).", ablation.drop(columns=["ua_value"]))
     if len(gaps):
         sections["Seed protocol against actor-disjoint folds"] = (
             "UA (percent) of every model run under both protocols; the gap is seed minus actor.", gaps)
