@@ -110,6 +110,14 @@ def cached_map(paths, compute, *, store: str | os.PathLike, names, n_jobs: int =
     return keys, cached
 
 
+def full_settings(settings: dict, defaults: dict, family: str) -> dict:
+    """``defaults`` updated by ``settings``; an unknown setting raises a ValueError naming the family."""
+    unknown = set(settings) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown {family} settings {sorted(unknown)}; expected some of {sorted(defaults)}")
+    return {**defaults, **settings}
+
+
 def store_path(cache, family: str, settings: dict) -> Path:
     """``<cache>/features/<family>-<hash of settings>.npz``: one cache file per feature family and
     settings, so changing a setting starts a new cache."""

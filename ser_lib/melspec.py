@@ -60,12 +60,9 @@ def extract(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs: int
     n_frames : ndarray of int, shape (n_kept,)
     kept, skipped : DataFrame
     """
-    from .clipcache import cached_map, split_results, store_path
+    from .clipcache import cached_map, full_settings, split_results, store_path
 
-    unknown = set(settings) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown log-mel settings {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
-    settings = {**DEFAULTS, **settings}
+    settings = full_settings(settings, DEFAULTS, "log-mel")
     store = store_path(cache, "logmel", settings)
     keys, cached = cached_map(list(clips["path"]), partial(_clip_mel, settings=settings), store=store,
                               names=("mel", "n_frames"), n_jobs=n_jobs, progress=progress, desc="Log-mel")
