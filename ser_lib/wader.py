@@ -7,6 +7,7 @@ import gc
 import time
 
 import numpy as np
+import pandas as pd
 
 from .tf_logging import quiet_tensorflow
 
@@ -59,14 +60,43 @@ def autoencoder(frame_len: int, n_scales: int, *, learning_rate: float = 1e-3) -
     return ae, keras.Model(inp, z, name="wader_encoder")
 
 
-def classifier(encoder: keras.Model, n_classes: int, *, learning_rate: float = 1e-4,
-               optimizer: str = "sgd") -> keras.Model:
+def true_class_above_half(y_true, y_pred):
+    """The original's accuracy reading (a Keras metric): a frame counts as right only when the
+    probability of its true class exceeds 0.5; Keras averages it over the frames of each batch."""
+    hit = keras.ops.cast(y_pred > 0.5, "float32") * keras.ops.cast(y_true, "float32")
+    return keras.ops.sum(hit, axis=-1)
+
+
+def original_metric(proba: np.ndarray, y_index: np.ndarray, *, batch_size: int = 64) -> float:
+    """:func:`true_class_above_half` as the original read it: per batch of ``batch_size`` frames
+    (in order), then the mean of the batch means."""
+    hit = proba[np.arange(len(y_index)), y_index] > 0.5
+    if not len(hit):
+        return float("nan")
+    return float(np.mean([hit[i: i + batch_size].mean() for i in range(0, len(hit), batch_size)]))
+
+
+def classifier(encoder: keras.Model | None, n_classes: int, *, learning_rate: float = 1e-4,
+               optimizer: str = "sgd", input_shape: tuple[int, int] | None = None) -> keras.Model:
     """Frozen encoder → Conv1D(128,3,same) → ELU → BN → MaxPool 2 → Conv1D(256,3) → ELU → BN →
     MaxPool 2 → Conv1D(512,3) → ELU → BN → MaxPool 2 → LSTM(128) → Dense(128) → ELU → BN →
-    Dense(n_classes, softmax). Compiled with SGD (the original) or Adam."""
-    encoder.trainable = False
-    inp = keras.Input(encoder.input_shape[1:], name="cwt_frame")
-    x = encoder(inp, training=False)
+    Dense(n_classes, softmax). Compiled with SGD (the original) or Adam; metrics: argmax accuracy
+    and :func:`true_class_above_half`.
+
+    ``encoder=None`` feeds the frames (``input_shape``: time, scales) to the same head directly,
+    which is the ablation "raw CWT instead of the autoencoder's latent".
+    """
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError("optimizer must be 'sgd' or 'adam'")
+    if encoder is None:
+        if input_shape is None:
+            raise ValueError("without an encoder, give the frames' input_shape (time, scales)")
+        inp = keras.Input(tuple(input_shape), name="cwt_frame")
+        x = inp
+    else:
+        encoder.trainable = False
+        inp = keras.Input(encoder.input_shape[1:], name="cwt_frame")
+        x = encoder(inp, training=False)
     for i, filters in enumerate((128, 256, 512)):
         x = layers.Conv1D(filters, 3, padding="same", name=f"conv{i}")(x)
         x = layers.Activation("elu")(x)
@@ -78,31 +108,55 @@ def classifier(encoder: keras.Model, n_classes: int, *, learning_rate: float = 1
     x = layers.BatchNormalization()(x)
     out = layers.Dense(n_classes, activation="softmax")(x)
     model = keras.Model(inp, out, name="wader_classifier")
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError("optimizer must be 'sgd' or 'adam'")
     opt = (keras.optimizers.SGD(float(learning_rate)) if optimizer == "sgd"
            else keras.optimizers.Adam(float(learning_rate)))
-    model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy", true_class_above_half])
     return model
+
+
+def epoch_scores(sets: dict, *, batch_size: int = 64):
+    """A Keras callback that scores the model after every epoch (inference mode) on each named set
+    ``{name: (X, y_index)}``: argmax accuracy and :func:`original_metric`. Read ``.rows``."""
+
+    class EpochScores(keras.callbacks.Callback):
+        rows: list = []
+
+        def on_train_begin(self, logs=None):
+            self.rows = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            row = {"epoch": epoch + 1, **{f"fit_{k}": float(v) for k, v in (logs or {}).items()}}
+            for name, (X, y) in sets.items():
+                p = self.model.predict(X, batch_size=256, verbose=0)
+                row[f"{name}_argmax"] = float((p.argmax(1) == y).mean())
+                row[f"{name}_p>0.5"] = original_metric(p, y, batch_size=batch_size)
+            self.rows.append(row)
+
+    return EpochScores()
 
 
 def train_wader_fold(X_train, y_train, X_val, y_val, *, labels, ae_epochs: int, clf_epochs: int,
                      ae_batch: int = 128, clf_batch: int = 64, ae_lr: float = 1e-3, clf_lr: float = 1e-4,
-                     optimizer: str = "sgd", patience: int | None = None, seed: int = 0, desc: str = ""):
+                     optimizer: str = "sgd", patience: int | None = None, seed: int = 0, desc: str = "",
+                     score_sets: dict | None = None):
     """Train the autoencoder on the training frames, then the classifier on its frozen encoder.
 
     Model selection (early stopping, when ``patience`` is set) uses the validation frames only.
+    ``score_sets`` (``{name: (X, labels)}``) are scored after every classifier epoch
+    (:func:`epoch_scores`): argmax accuracy and the original's p > 0.5 reading.
 
     Returns
     -------
     dict with ``autoencoder``, ``encoder``, ``classifier`` (models), ``ae_history``,
-    ``clf_history`` (dicts of lists), ``ae_s``, ``clf_s`` (seconds).
+    ``clf_history`` (dicts of lists), ``epoch_scores`` (list of dicts, or empty), ``ae_s``,
+    ``clf_s`` (seconds).
     """
     from .training import epoch_bar
 
     labels = list(labels)
     index = {lab: i for i, lab in enumerate(labels)}
-    to1h = lambda y: keras.utils.to_categorical([index[v] for v in y], len(labels))  # noqa: E731
+    to_index = lambda y: np.array([index[v] for v in y], dtype=int)  # noqa: E731
+    to1h = lambda y: keras.utils.to_categorical(to_index(y), len(labels))  # noqa: E731
     keras.utils.set_random_seed(seed)
     ae, enc = autoencoder(X_train.shape[1], X_train.shape[2], learning_rate=ae_lr)
     t0 = time.time()
@@ -111,13 +165,18 @@ def train_wader_fold(X_train, y_train, X_val, y_val, *, labels, ae_epochs: int, 
     ae_s = time.time() - t0
     clf = classifier(enc, len(labels), learning_rate=clf_lr, optimizer=optimizer)
     callbacks = [epoch_bar(clf_epochs, f"{desc} classifier")]
+    scorer = None
+    if score_sets:
+        scorer = epoch_scores({k: (X, to_index(y)) for k, (X, y) in score_sets.items()}, batch_size=clf_batch)
+        callbacks.insert(0, scorer)
     if patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
     t0 = time.time()
     clf_hist = clf.fit(X_train, to1h(y_train), validation_data=(X_val, to1h(y_val)), epochs=clf_epochs,
                        batch_size=clf_batch, verbose=0, callbacks=callbacks, shuffle=True)
     return {"autoencoder": ae, "encoder": enc, "classifier": clf, "ae_history": ae_hist.history,
-            "clf_history": clf_hist.history, "ae_s": ae_s, "clf_s": time.time() - t0}
+            "clf_history": clf_hist.history, "epoch_scores": scorer.rows if scorer else [],
+            "ae_s": ae_s, "clf_s": time.time() - t0}
 
 
 def release_memory() -> None:
@@ -180,17 +239,25 @@ def splits(clips, protocol: str, *, n_folds: int = 6, random_state: int = 42):
 def run_fold(store, split, *, labels, protocol: str, frame_samples: int = 4000, max_frames: int | None = 100,
              ae_epochs: int = 50, clf_epochs: int = 50, ae_lr: float = 1e-3, clf_lr: float = 1e-4,
              optimizer: str = "sgd", patience: int | None = None, seed: int = 0, split_level: str = "clip",
-             desc: str = "") -> dict:
+             frame_layout: str = "transpose", log_epochs: bool = False, desc: str = "") -> dict:
     """Frames → autoencoder → classifier for one fold; scores at frame and clip level.
 
-    ``split_level="frame"`` (seed protocol only) reproduces the leakiest reading of the original:
-    the frames of *all* the fold's clips (clean and noisy) are pooled and split at random 70/30
-    (``random_state=42``; the 30 % again 75/25 into validation and test, merged for evaluation),
-    so frames of one clip land on both sides. It exists to measure that leak; clip-level scores
-    are then meaningless and flagged ``leaky``.
+    ``split_level="frame"`` (seed protocol only) is a *stronger* leak than the original's (which
+    splits clips before any feature is computed, i.e. ``split_level="clip"``): the frames of *all*
+    the fold's clips (clean and noisy) are pooled and split at random 70/30 (``random_state=42``;
+    the 30 % again 75/25 into validation and test, merged for evaluation), so most evaluation
+    frames have a neighbouring frame, or their clean/noisy twin, in training. It exists to measure
+    how much such a leak inflates frame accuracy; clip-level scores are then meaningless and
+    flagged ``leaky``.
 
     Under ``seed`` the noisy copies are on both sides, as in the original; under ``actor`` they
     are used for training only. Frames never mix clips, and a clip is on one side only.
+
+    ``frame_layout`` is :func:`ser_lib.wavelet.arrange_frames`'. ``log_epochs`` scores the
+    training and evaluation frames after every classifier epoch, by argmax and by the original's
+    p > 0.5 reading (``epoch_scores`` in the result). Early stopping (``patience``) is refused when
+    the validation clips are among the test clips (the ``seed`` protocol), since it would select
+    on test data.
 
     Returns
     -------
@@ -204,7 +271,10 @@ def run_fold(store, split, *, labels, protocol: str, frame_samples: int = 4000, 
 
     y_all = store.clips["emotion"].to_numpy()
     eval_noisy = "also" if protocol == "seed" else "no"
-    kw = dict(frame_samples=frame_samples, max_frames=max_frames, seed=seed)
+    if patience and set(np.asarray(split.val)) & set(np.asarray(split.test)):
+        raise ValueError("early stopping would select on test clips: the validation clips are among the test "
+                         "clips under this protocol (set patience to None)")
+    kw = dict(frame_samples=frame_samples, max_frames=max_frames, seed=seed, layout=frame_layout)
     if split_level == "frame":
         if protocol != "seed":
             raise ValueError("split_level='frame' is only for reproducing the seed protocol's leak")
@@ -225,9 +295,10 @@ def run_fold(store, split, *, labels, protocol: str, frame_samples: int = 4000, 
             raise AssertionError("a clip contributes frames to both training and test")
     else:
         raise ValueError("split_level must be 'clip' or 'frame'")
+    sets = {"train": (X_tr, y_all[own_tr]), "eval": (X_te, y_all[own_te])} if log_epochs else None
     out = train_wader_fold(X_tr, y_all[own_tr], X_va, y_all[own_va], labels=labels, ae_epochs=ae_epochs,
                            clf_epochs=clf_epochs, ae_lr=ae_lr, clf_lr=clf_lr, optimizer=optimizer,
-                           patience=patience, seed=seed, desc=desc)
+                           patience=patience, seed=seed, desc=desc, score_sets=sets)
     clf = out["classifier"]
     lab = np.array(labels, dtype=object)
     p_te = predict_frames(clf, X_te)
@@ -241,13 +312,257 @@ def run_fold(store, split, *, labels, protocol: str, frame_samples: int = 4000, 
         "clip": M.evaluate(y_all[rows], lab[p_clip.argmax(1)], labels),
         "train_frame": M.evaluate(y_all[own_tr], lab[p_tr.argmax(1)], labels),
         "ae_test": {"mse": float(ae_eval["loss"]), "r2": float(ae_eval["r2_score"])},
-        "ae_history": out["ae_history"], "clf_history": out["clf_history"],
+        "ae_history": out["ae_history"], "clf_history": out["clf_history"], "epoch_scores": out["epoch_scores"],
         "n_frames": {"train": int(len(X_tr)), "val": int(len(X_va)), "test": int(len(X_te))},
         "frame_len": int(X_tr.shape[1]), "ae_s": out["ae_s"], "clf_s": out["clf_s"],
         "clip_rows": rows, "clip_true": y_all[rows], "clip_pred": lab[p_clip.argmax(1)], "clip_proba": p_clip,
         "train_owners": np.unique(own_tr), "test_owners": np.unique(own_te),
         "leaky": split_level == "frame",
     }
+
+
+EPOCH_READINGS = {"train_argmax": "training frames, argmax", "train_p>0.5": "training frames, p > 0.5 (original's metric)",
+                  "eval_argmax": "evaluation frames, argmax", "eval_p>0.5": "evaluation frames, p > 0.5 (original's metric)",
+                  "fit_accuracy": "training frames while fitting (Keras log), argmax",
+                  "fit_true_class_above_half": "training frames while fitting (Keras log), p > 0.5"}
+
+
+def epoch_log(results: list[dict]) -> pd.DataFrame:
+    """Per-epoch scores of every run (``log_epochs=True``), long format: ``run``, ``epoch``,
+    ``reading`` (a key of :data:`EPOCH_READINGS`) and ``value``."""
+    rows = []
+    for k, r in enumerate(results):
+        for e in r.get("epoch_scores") or []:
+            rows += [{"run": k, "epoch": e["epoch"], "reading": key, "value": e[key]} for key in EPOCH_READINGS if key in e]
+    return pd.DataFrame(rows, columns=["run", "epoch", "reading", "value"])
+
+
+def where_published(log: pd.DataFrame, targets=(0.74, 0.7578)) -> pd.DataFrame:
+    """For every reading of :func:`epoch_log`: its value at the last epoch and at its best epoch
+    (mean over runs), and the first epoch at which each run reached each published figure."""
+    if log.empty:
+        return pd.DataFrame()
+    rows = []
+    for reading, g in log.groupby("reading", sort=False):
+        last = g[g["epoch"] == g.groupby("run")["epoch"].transform("max")]["value"]
+        row = {"reading": EPOCH_READINGS.get(reading, reading), "last epoch": float(last.mean()),
+               "best epoch": float(g.groupby("run")["value"].max().mean())}
+        for t in targets:
+            first = [int(r["epoch"][r["value"] >= t].min()) if (r["value"] >= t).any() else None
+                     for _, r in g.groupby("run")]
+            row[f"first epoch ≥ {100 * t:.2f} %"] = ", ".join("never" if f is None else str(f) for f in first)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("reading")
+
+
+def plot_epoch_log(log: pd.DataFrame, *, targets=(0.74, 0.7578), title: str = ""):
+    """Every reading per epoch (one line per run), with the published figures as reference lines."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(15, 4), sharey=True)
+    for ax, metric in zip(axes, ("argmax", "p>0.5")):
+        keys = [k for k in EPOCH_READINGS if k.endswith(metric) or (metric == "argmax" and k == "fit_accuracy")
+                or (metric == "p>0.5" and k == "fit_true_class_above_half")]
+        for key, colour in zip(keys, ("C0", "C1", "C2")):
+            for run, g in log[log["reading"] == key].groupby("run"):
+                ax.plot(g["epoch"], 100 * g["value"], color=colour, lw=1,
+                        label=EPOCH_READINGS[key] if run == 0 else None)
+        for t in targets:
+            ax.axhline(100 * t, color="k", lw=0.6, ls=":")
+        ax.set(xlabel="epoch", ylabel="%", title=f"{metric} (dotted: the published 74 % and 75.78 %)")
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Converged, honest WaDER: all clips, actor-disjoint folds, trained until validation says stop
+# --------------------------------------------------------------------------------------------
+
+CONVERGED = {"frame_steps": 250, "crops_per_clip": 2, "encoder": True, "ae_epochs": 10, "ae_lr": 1e-3,
+             "ae_batch": 128, "epochs": 40, "patience": 8, "learning_rate": 1e-3, "optimizer": "adam",
+             "batch_size": 64}
+
+
+def with_noisy_copies(clean: np.ndarray, noisy: np.ndarray, lengths: np.ndarray, split):
+    """Stack clean and noisy copies (rows ``0…n-1`` and ``n…2n-1``) and put the noisy copies of
+    the *training* clips into training; validation and test keep their clean copies only.
+
+    Returns
+    -------
+    X : ndarray (2n, T, scales), lengths : ndarray (2n,), split : Split (train rows extended)
+    """
+    from .protocols import Split
+
+    n = len(clean)
+    train = np.concatenate([np.asarray(split.train), np.asarray(split.train) + n])
+    return (np.concatenate([clean, noisy]), np.concatenate([lengths, lengths]),
+            Split(split.fold, train, np.asarray(split.val), np.asarray(split.test)))
+
+
+def _windowed(model, X, lengths, rows, frame_steps):
+    """Each clip's windows (50 % overlap) through the model: window probabilities, owner positions,
+    and the clip probabilities (mean of its windows)."""
+    from . import melspec
+
+    W, owner = melspec.windows(X, lengths, rows, length=frame_steps, hop=max(1, frame_steps // 2))
+    p = model.predict(W, batch_size=256, verbose=0)
+    clip = np.zeros((len(rows), p.shape[1]))
+    np.add.at(clip, owner, p)
+    return p, owner, clip / np.bincount(owner, minlength=len(rows))[:, None]
+
+
+def train_converged_fold(X: np.ndarray, lengths: np.ndarray, y, split, *, labels, seed: int = 0, desc: str = "",
+                         **settings):
+    """WaDER trained to convergence on one actor-disjoint fold.
+
+    Every epoch draws ``crops_per_clip`` random ``frame_steps``-long crops of every training clip
+    (clean and noisy copies: see :func:`with_noisy_copies`); the autoencoder (``encoder=True``) is
+    first trained on such crops and frozen, then the 1-D CNN + LSTM classifier (Adam by default).
+    After every classifier epoch the **validation actors'** clips are scored with all their
+    windows (50 % overlap, probabilities averaged per clip); training stops when their clip UA
+    has not improved for ``patience`` epochs and the best weights are restored. The test actors'
+    clips are scored once, at the end, with all their windows. ``encoder=False`` feeds the
+    (normalised log) CWT to the same classifier directly (the ablation).
+
+    Parameters
+    ----------
+    X : ndarray (rows, T, scales)
+        Normalised coefficients, zero-padded (rows as in ``split``).
+    lengths : ndarray of int
+    y : array of str, one per row
+    split : Split
+    labels : sequence of str
+    **settings
+        Overrides of :data:`CONVERGED`.
+
+    Returns
+    -------
+    FoldResult (``history``: per epoch ``loss``, ``accuracy`` on the training crops, ``val_loss``,
+    ``val_frame_acc``, ``val_ua``; ``extra``: ``frame`` test scores over windows, ``ae`` history), and
+    the seconds spent on the autoencoder.
+    """
+    from tqdm import tqdm
+
+    from . import melspec
+    from . import metrics as M
+    from .training import FoldResult
+
+    unknown = set(settings) - set(CONVERGED)
+    if unknown:
+        raise ValueError(f"unknown WaDER settings {sorted(unknown)}; expected some of {sorted(CONVERGED)}")
+    s = {**CONVERGED, **settings}
+    labels = list(labels)
+    lab = np.array(labels, dtype=object)
+    y = np.asarray(y, dtype=object)
+    y_index = np.array([labels.index(v) for v in y])
+    onehot = np.eye(len(labels), dtype=np.float32)[y_index]
+    T, n_scales = int(s["frame_steps"]), X.shape[2]
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    train_rows = np.repeat(np.asarray(split.train), int(s["crops_per_clip"]))
+
+    encoder, ae_history, ae_s = None, [], 0.0
+    if s["encoder"]:
+        ae, encoder = autoencoder(T, n_scales, learning_rate=s["ae_lr"])
+        t0 = time.time()
+        for _ in tqdm(range(int(s["ae_epochs"])), desc=f"{desc} autoencoder", unit="epoch", mininterval=5.0):
+            crops = melspec.crops(X, lengths, train_rows, length=T, rng=rng)
+            h = ae.fit(crops, crops, batch_size=int(s["ae_batch"]), epochs=1, verbose=0, shuffle=True).history
+            ae_history.append({"loss": h["loss"][-1], "r2": h["r2_score"][-1]})
+        ae_s = time.time() - t0
+    model = classifier(encoder, len(labels), learning_rate=s["learning_rate"], optimizer=s["optimizer"],
+                       input_shape=(T, n_scales))
+    history, best, best_weights, waited = [], -1.0, None, 0
+    t0 = time.time()
+    bar = tqdm(total=int(s["epochs"]), desc=f"{desc} classifier", unit="epoch", mininterval=5.0)
+    for epoch in range(1, int(s["epochs"]) + 1):
+        crops = melspec.crops(X, lengths, train_rows, length=T, rng=rng)
+        h = model.fit(crops, onehot[train_rows], batch_size=int(s["batch_size"]), epochs=1, verbose=0,
+                      shuffle=True).history
+        p_win, owner, p_clip = _windowed(model, X, lengths, split.val, T)
+        true_win = y_index[np.asarray(split.val)[owner]]
+        val_ua = M.evaluate(y[split.val], lab[p_clip.argmax(1)], labels)["ua"]
+        history.append({"epoch": epoch, "loss": h["loss"][-1], "accuracy": h["accuracy"][-1],
+                        "val_loss": float(-np.mean(np.log(p_win[np.arange(len(owner)), true_win] + 1e-7))),
+                        "val_frame_acc": float((p_win.argmax(1) == true_win).mean()), "val_ua": val_ua})
+        bar.set_postfix(loss=f"{h['loss'][-1]:.3f}", val_ua=f"{val_ua:.3f}")
+        bar.update(1)
+        if val_ua > best:
+            best, best_weights, waited = val_ua, model.get_weights(), 0
+        else:
+            waited += 1
+            if waited >= int(s["patience"]):
+                break
+    bar.close()
+    model.set_weights(best_weights)
+    train_s = time.time() - t0
+    hist = pd.DataFrame(history).set_index("epoch")
+    p_win, owner, proba = _windowed(model, X, lengths, split.test, T)
+    test = np.asarray(split.test)
+    frame = M.evaluate(y[test[owner]], lab[p_win.argmax(1)], labels)
+    y_true, y_pred = y[test], lab[proba.argmax(1)]
+    del model, encoder
+    release_memory()
+    return FoldResult(split.fold, M.evaluate(y_true, y_pred, labels), hist, y_true, y_pred, proba, len(hist),
+                      int(hist["val_ua"].idxmax()), train_s,
+                      extra={"frame": frame, "ae_history": ae_history, "ae_s": ae_s, "n_windows": int(len(owner))})
+
+
+def summarize_seeds(runs: dict, labels) -> dict:
+    """Headline of a multi-seed run ``{seed: [FoldResult per fold]}``.
+
+    Each seed is summarised over its folds (:func:`ser_lib.training.summarize`); the headline is
+    the mean over seeds, its ``_std`` the spread over folds of the seed-averaged fold scores, and
+    ``_seed_std`` the spread over seeds of the fold means. Confusion and per-class tables pool all
+    test clips of every seed.
+    """
+    from . import metrics as M
+    from .training import summarize
+
+    per_seed = {sd: summarize(rs, labels) for sd, rs in runs.items()}
+    everything = summarize([r for rs in runs.values() for r in rs], labels)
+    out = {k: everything[k] for k in ("chance", "per_class", "confusion", "labels")}
+    out["n_test_clips"] = int(everything["n_test_clips"] // max(1, len(runs)))
+    folds = sorted({r.fold for rs in runs.values() for r in rs})
+    for key in M.HEADLINE:
+        by_fold = [np.mean([r.scores[key] for rs in runs.values() for r in rs if r.fold == f]) for f in folds]
+        out[key] = float(np.mean([p[key] for p in per_seed.values()]))
+        out[key + "_std"] = float(np.std(by_fold))
+        out[key + "_seed_std"] = float(np.std([p[key] for p in per_seed.values()]))
+    frame = {k: [r.extra["frame"][k] for rs in runs.values() for r in rs] for k in ("wa", "ua")}
+    out["frame"] = {**{k: float(np.mean(v)) for k, v in frame.items()}, **{k + "_std": float(np.std(v)) for k, v in frame.items()}}
+    out["per_seed"] = {str(sd): {k: p[k] for k in ("ua", "ua_std", "wa", "macro_f1")} for sd, p in per_seed.items()}
+    out["folds"] = [{"seed": sd, **f} for sd, p in per_seed.items() for f in p["folds"]]
+    return out
+
+
+def plot_converged_curves(runs: dict, *, title: str = ""):
+    """Training loss, validation loss and validation clip UA per epoch for every fold and seed
+    (best epoch marked): the evidence that training converged."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 3.6))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (sd, rs) in enumerate(runs.items()):
+        for r in rs:
+            c = colours[r.fold % len(colours)]
+            ls = ("-", "--", ":", "-.")[k % 4]
+            axes[0].plot(r.history.index, r.history["loss"], lw=1, color=c, ls=ls)
+            axes[1].plot(r.history.index, r.history["val_loss"], lw=1, color=c, ls=ls)
+            axes[2].plot(r.history.index, 100 * r.history["val_ua"], lw=1, color=c, ls=ls,
+                         label=f"fold {r.fold}" if k == 0 else None)
+            axes[2].axvline(r.best_epoch, color=c, lw=0.4, alpha=0.5)
+    axes[0].set(xlabel="epoch", ylabel="cross-entropy", title="training crops: loss")
+    axes[1].set(xlabel="epoch", ylabel="cross-entropy", title="validation actors: window loss")
+    axes[2].set(xlabel="epoch", ylabel="UA %", title="validation actors: clip UA (best epoch marked)")
+    axes[2].legend(fontsize=7, title="line style = seed", title_fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def predictions_frame(results: list[dict], clips, labels):

@@ -3,14 +3,23 @@
 Recipe of the original work (Dutt & Gader, IEEE/ACM TASLP 31, 2023, as replicated on RAVDESS):
 load at 16 kHz → ``librosa.effects.trim`` → z-normalise → (a second copy with white Gaussian
 noise at an SNR drawn from 15–30 dB) → ``pywt.cwt`` with the ``morl`` wavelet, scales 1…255,
-sampling period 1/16000 → keep the scales whose frequency lies in 100–2000 Hz (124 scales:
-7…130) → non-overlapping 4000-sample frames, at most 100 random frames per clip.
+sampling period 1/16000 → keep the scales of the 100–2000 Hz band: **125 scales, 6…130**, as the
+original listing does (scale 6 is centred at 2167 Hz, just above 2 kHz; ``scale_rule="strict"``
+keeps only the 124 scales 7…130 whose centre lies inside the band) → non-overlapping 4000-sample
+frames, at most 100 random frames per clip.
+
+**Frame layout.** The original builds each frame as ``(scales, 4000)`` and then calls
+``frames.reshape((n, 4000, n_scales))``: a reshape, not a transpose, so each "time step" the
+autoencoder sees is ``n_scales`` consecutive samples of *one* scale. ``frame_layout=
+"original-reshape"`` reproduces that; ``"transpose"`` (the default) gives every time step the
+``n_scales`` coefficients of one instant, which is what the method describes.
 
 Only the in-band scales are computed (each scale of a CWT is independent, so this gives the
 same coefficients for half the work; a test checks it).
 
-**Memory.** At full resolution the float32 coefficients of all 1440 RAVDESS clips and their
-noisy copies take about 40 GiB. ``time_pool`` reduces the time axis by an integer factor
+**Memory.** At full resolution the float32 coefficients of all 1440 RAVDESS clips (trimmed) and
+their noisy copies take 64.9 GiB with 124 scales, 65.4 GiB with 125 (:func:`full_resolution_gib`
+computes it from the trimmed lengths; the report prints it). ``time_pool`` reduces the time axis by an integer factor
 before anything is stored — ``rms`` (root-mean-square over each window: the envelope),
 ``mean`` or ``decimate`` (keep every k-th sample) — and the pooled coefficients are cached on
 disk as float16 in one memory-mapped file per setting, read back frame by frame.
@@ -29,13 +38,22 @@ from .audio import BadClipError, load_clip
 from .config import DEFAULT_SR, cache_dir
 
 DEFAULTS = {"sr": DEFAULT_SR, "wavelet": "morl", "max_scale": 255, "fmin": 100.0, "fmax": 2000.0,
-            "top_db": 60, "time_pool": 32, "pool_mode": "rms", "snr_db": (15.0, 30.0)}
+            "scale_rule": "original", "top_db": 60, "time_pool": 32, "pool_mode": "rms", "snr_db": (15.0, 30.0)}
 POOL_MODES = ("rms", "mean", "decimate")
+SCALE_RULES = ("original", "strict")
+FRAME_LAYOUTS = ("transpose", "original-reshape")
 
 
 def band_scales(*, wavelet: str = "morl", sr: int = DEFAULT_SR, max_scale: int = 255,
-                fmin: float = 100.0, fmax: float = 2000.0) -> tuple[np.ndarray, np.ndarray]:
-    """Scales among 1…``max_scale`` whose centre frequency lies in [fmin, fmax] Hz.
+                fmin: float = 100.0, fmax: float = 2000.0, scale_rule: str = "original") -> tuple[np.ndarray, np.ndarray]:
+    """Scales among 1…``max_scale`` for the band [fmin, fmax] Hz.
+
+    Parameters
+    ----------
+    scale_rule : {"original", "strict"}
+        ``strict``: the scales whose centre frequency lies in the band (124 scales, 7…130, for the
+        defaults). ``original``: those and the next smaller scale, whose centre is just above
+        ``fmax`` (125 scales, 6…130), which is what the original listing keeps.
 
     Returns
     -------
@@ -46,11 +64,16 @@ def band_scales(*, wavelet: str = "morl", sr: int = DEFAULT_SR, max_scale: int =
 
     if not 0 < fmin < fmax <= sr / 2:
         raise ValueError(f"need 0 < fmin < fmax <= sr/2, got fmin={fmin}, fmax={fmax}, sr={sr}")
+    if scale_rule not in SCALE_RULES:
+        raise ValueError(f"unknown scale_rule {scale_rule!r}; expected one of {SCALE_RULES}")
     scales = np.arange(1, max_scale + 1)
     freqs = pywt.scale2frequency(wavelet, scales) * sr
     keep = (freqs >= fmin) & (freqs <= fmax)
     if not keep.any():
         raise ValueError("no scale falls in the requested band")
+    if scale_rule == "original":
+        first = int(np.flatnonzero(keep)[0])
+        keep[max(first - 1, 0)] = True
     return scales[keep], freqs[keep]
 
 
@@ -90,7 +113,8 @@ def pool_time(coefs: np.ndarray, factor: int, mode: str = "rms") -> np.ndarray:
 
 
 def cwt_band(y: np.ndarray, *, sr: int = DEFAULT_SR, wavelet: str = "morl", max_scale: int = 255,
-             fmin: float = 100.0, fmax: float = 2000.0, time_pool: int = 1, pool_mode: str = "rms") -> np.ndarray:
+             fmin: float = 100.0, fmax: float = 2000.0, scale_rule: str = "original", time_pool: int = 1,
+             pool_mode: str = "rms") -> np.ndarray:
     """Band-limited CWT of one signal, time-pooled.
 
     Returns
@@ -100,7 +124,7 @@ def cwt_band(y: np.ndarray, *, sr: int = DEFAULT_SR, wavelet: str = "morl", max_
     """
     import pywt
 
-    scales, _ = band_scales(wavelet=wavelet, sr=sr, max_scale=max_scale, fmin=fmin, fmax=fmax)
+    scales, _ = band_scales(wavelet=wavelet, sr=sr, max_scale=max_scale, fmin=fmin, fmax=fmax, scale_rule=scale_rule)
     coefs, _ = pywt.cwt(np.asarray(y, dtype=np.float32), scales, wavelet, sampling_period=1.0 / sr, method="fft")
     return np.ascontiguousarray(pool_time(coefs.astype(np.float32), time_pool, pool_mode).T)
 
@@ -114,7 +138,7 @@ def _clip_cwt(path: str, settings: dict, noise_seed) -> tuple[np.ndarray, np.nda
         return getattr(exc, "reason", str(exc))
     rng = np.random.default_rng(noise_seed)
     noisy = add_awgn(y, snr_db=rng.uniform(*settings["snr_db"]), rng=rng)
-    kw = {k: settings[k] for k in ("sr", "wavelet", "max_scale", "fmin", "fmax", "time_pool", "pool_mode")}
+    kw = {k: settings[k] for k in ("sr", "wavelet", "max_scale", "fmin", "fmax", "scale_rule", "time_pool", "pool_mode")}
     return cwt_band(y, **kw).astype(np.float16), cwt_band(noisy, **kw).astype(np.float16)
 
 
@@ -146,21 +170,63 @@ class CWTStore:
         return np.asarray(self._data[int(noisy), row["offset"]: row["offset"] + row["length"]], dtype=np.float32)
 
     def frames(self, i: int, *, noisy: bool = False, frame_len: int, max_frames: int | None = 100,
-               rng: np.random.Generator | None = None) -> np.ndarray:
+               rng: np.random.Generator | None = None, layout: str = "transpose") -> np.ndarray:
         """Non-overlapping frames ``(n, frame_len, scales)`` of one clip; at most ``max_frames``,
         drawn at random (with ``rng``) when there are more. A clip shorter than one frame gives one
-        zero-padded frame."""
+        zero-padded frame. ``layout`` is :func:`arrange_frames`'."""
         c = self.coefficients(i, noisy=noisy)
         n = c.shape[0] // frame_len
         if n == 0:
             out = np.zeros((1, frame_len, c.shape[1]), dtype=np.float32)
             out[0, : c.shape[0]] = c
-            return out
+            return arrange_frames(out, layout)
         f = c[: n * frame_len].reshape(n, frame_len, c.shape[1])
         if max_frames is not None and n > max_frames:
             pick = np.sort((rng or np.random.default_rng(0)).choice(n, max_frames, replace=False))
             f = f[pick]
-        return f
+        return arrange_frames(f, layout)
+
+    def padded(self, *, noisy: bool = False, log: bool = False, eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+        """Every clip's coefficients in one zero-padded array.
+
+        Parameters
+        ----------
+        noisy : bool
+            The noisy copies instead of the clean ones.
+        log : bool
+            ``log(|c| + eps)`` (log-compressed magnitude; for pooled ``rms``/``mean`` stores).
+
+        Returns
+        -------
+        X : ndarray (clips, longest, scales), float16
+        lengths : ndarray of int (time steps of each clip)
+        """
+        lengths = self.clips["length"].to_numpy().astype(int)
+        X = np.zeros((len(lengths), int(lengths.max()) if len(lengths) else 0, self.n_scales), dtype=np.float16)
+        for i, n in enumerate(lengths):
+            c = self.coefficients(i, noisy=noisy)
+            X[i, :n] = np.log(np.abs(c) + eps) if log else c
+        return X, lengths
+
+
+def arrange_frames(frames: np.ndarray, layout: str = "transpose") -> np.ndarray:
+    """Lay out frames ``(n, time, scales)`` as the models read them.
+
+    ``transpose``: unchanged (each time step holds all scales at one instant). ``original-reshape``:
+    what the original listing does: the frame as ``(scales, time)`` reshaped (not transposed) to
+    ``(time, scales)``, so each row holds ``scales`` consecutive values of one scale's time series.
+    """
+    if layout not in FRAME_LAYOUTS:
+        raise ValueError(f"unknown frame_layout {layout!r}; expected one of {FRAME_LAYOUTS}")
+    if layout == "transpose":
+        return frames
+    n, t, s = frames.shape
+    return np.ascontiguousarray(frames.transpose(0, 2, 1)).reshape(n, t, s)
+
+
+def full_resolution_gib(store: "CWTStore") -> float:
+    """GiB that the store's clips would take unpooled, as float32, clean and noisy copies."""
+    return 2 * float(store.clips["length"].sum()) * int(store.settings["time_pool"]) * store.n_scales * 4 / 2**30
 
 
 def build_store(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs: int = -1, progress: bool = True,
@@ -193,7 +259,7 @@ def build_store(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs:
     if settings["pool_mode"] not in POOL_MODES:
         raise ValueError(f"unknown pool_mode {settings['pool_mode']!r}; expected one of {POOL_MODES}")
     n_scales = len(band_scales(wavelet=settings["wavelet"], sr=settings["sr"], max_scale=settings["max_scale"],
-                               fmin=settings["fmin"], fmax=settings["fmax"])[0])
+                               fmin=settings["fmin"], fmax=settings["fmax"], scale_rule=settings["scale_rule"])[0])
     ident = [(c, Path(p).stat().st_size, Path(p).stat().st_mtime_ns) for c, p in zip(clips["clip"], clips["path"])]
     key = hashlib.sha1(json.dumps([ident, settings, seed], sort_keys=True, default=str).encode()).hexdigest()[:16]
     folder = cache_dir(cache) / "cwt"
@@ -243,7 +309,7 @@ def build_store(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs:
 
 
 def frame_dataset(store: CWTStore, indices, *, noisy: str = "no", frame_samples: int = 4000,
-                  max_frames: int | None = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                  max_frames: int | None = 100, seed: int = 0, layout: str = "transpose") -> tuple[np.ndarray, np.ndarray]:
     """Stack the frames of some clips.
 
     Parameters
@@ -257,6 +323,8 @@ def frame_dataset(store: CWTStore, indices, *, noisy: str = "no", frame_samples:
         Frame length in *samples* at the original rate (divided by ``time_pool``).
     max_frames : int, optional
         At most this many random frames per clip (and per copy).
+    layout : {"transpose", "original-reshape"}
+        See :func:`arrange_frames`.
 
     Returns
     -------
@@ -266,13 +334,15 @@ def frame_dataset(store: CWTStore, indices, *, noisy: str = "no", frame_samples:
     """
     if noisy not in ("no", "also", "only"):
         raise ValueError("noisy must be 'no', 'also' or 'only'")
+    if layout not in FRAME_LAYOUTS:
+        raise ValueError(f"unknown frame_layout {layout!r}; expected one of {FRAME_LAYOUTS}")
     frame_len = max(1, frame_samples // int(store.settings["time_pool"]))
     versions = {"no": (False,), "also": (False, True), "only": (True,)}[noisy]
     xs, owner = [], []
     for i in indices:
         for v in versions:
             f = store.frames(int(i), noisy=v, frame_len=frame_len, max_frames=max_frames,
-                             rng=np.random.default_rng([seed, int(i), int(v)]))
+                             rng=np.random.default_rng([seed, int(i), int(v)]), layout=layout)
             xs.append(f)
             owner.append(np.full(len(f), int(i)))
     if not xs:

@@ -160,3 +160,30 @@ def test_ablation_table_sets_each_configuration_beside_the_references():
     assert set(t["chance UA %"]) == {"16.7"}
     sections = summary.report_sections(pd.DataFrame(), pd.DataFrame(), {}, None, t)
     assert "ablation" in next(iter(sections))
+
+
+def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
+    base = {"corpus": "ravdess", "data": "real", "macro_f1": 0.2, "weighted_f1": 0.2, "wall_s": 1.0,
+            "peak_rss_mb": 1.0, "reference": {}, "wa": 0.3, "ua": 0.3}
+    published_at = [{"reading": "training frames, p > 0.5 (original's metric)", "last epoch": 0.75},
+                    {"reading": "evaluation frames, p > 0.5 (original's metric)", "last epoch": 0.12},
+                    {"reading": "training frames, argmax", "last epoch": 0.81}]
+    records = [
+        {**base, "experiment": "wader-as-published", "protocol": "seed", "n_test_clips": 18, "time_pool": 1,
+         "frame_layout": "original-reshape", "frame": {"wa": 0.21}, "published_at": published_at},
+        {**base, "experiment": "wader-seed-framesplit", "protocol": "seed", "n_test_clips": 18, "frame": {"wa": 0.30}},
+        {**base, "experiment": "wader-actor", "protocol": "actor", "n_test_clips": 1440, "ua": 0.4, "ua_std": 0.05,
+         "frame": {"wa": 0.33}},
+    ]
+    lines = summary.wader_gap(records)
+    text = "\n".join(lines)
+    assert "75.0 % on the *training* frames and 12.0 % on the evaluation frames" in text
+    assert "full resolution" in lines[0] and "81.0 % training, 21.0 % evaluation" in lines[0]
+    assert "1440 clips of unseen actors" in text and "40.0 ± 5.0 % clip UA (33.0 % window accuracy)" in text
+    assert "30.0 % evaluation-frame accuracy against not run" in text
+    assert "`wader-as-published-transpose`" in lines[-1] and "`wader-actor`" not in lines[-1]
+    table = summary.wader_table(records)
+    assert list(table["experiment"]) == ["wader-as-published", "wader-seed-framesplit", "wader-actor"]
+    assert table.loc[0, "train frames p>0.5 % (last)"] == "75.0" and table.loc[2, "clip UA %"] == "40.0 ± 5.0"
+    sections = summary.report_sections(pd.DataFrame(), pd.DataFrame(), {}, wader=(lines, table))
+    assert any(k.startswith("WaDER") for k in sections)
