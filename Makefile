@@ -18,12 +18,13 @@ export DATA_ROOT
 export TF_CPP_MIN_LOG_LEVEL = 3
 export PYTHONHASHSEED = 0
 
-.PHONY: help setup report test bench lab data clean list
+.PHONY: help setup report test bench bench-demo lab data clean list
 
 help:
 	@echo "make report   build reports/index.html (DATA_ROOT=$(DATA_ROOT); demo corpus if absent)"
 	@echo "make test     run the tests"
 	@echo "make bench    feature-extraction speed and memory; training speed and the projected CREMA-D run time"
+	@echo "make bench-demo  cold demo report at JOBS=1 and JOBS=2 and the warm no-op (about 20 min)"
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make data     download and verify the real corpora into DATA_ROOT"
 	@echo "make list     list the experiments"
@@ -51,6 +52,9 @@ test: setup
 bench: setup
 	$(PY) -m ser_lib.bench --data-root "$(DATA_ROOT)"
 	$(PY) -m ser_lib.bench --training --data-root "$(DATA_ROOT)"
+
+bench-demo: setup
+	$(PY) -m ser_lib.bench_demo
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/

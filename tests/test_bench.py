@@ -93,3 +93,15 @@ def test_crnn_and_opensmile_speeds_are_measured():
     y = (0.2 * np.sin(np.arange(16000) / 10)).astype(np.float32)
     s = bench.opensmile_speed([y, y], sr=16000)
     assert set(s) == {"eGeMAPSv02", "ComParE_2016"} and all(v["x_realtime_1core_cpu"] > 1 for v in s.values())
+
+
+def test_demo_benchmark_times_a_pipeline_child(tmp_path):
+    from ser_lib import bench_demo
+
+    r = bench_demo.timed_pipeline(tmp_path / "reports", tmp_path / "cache", jobs=1, log=tmp_path / "log.txt",
+                                  extra=["--list"])
+    assert r["rc"] == 0 and r["wall_s"] > 0 and r["cpu_s"] > 0
+    assert "wader-as-published" in (tmp_path / "log.txt").read_text()
+    (tmp_path / "jobs1").mkdir()
+    with pytest.raises(FileExistsError, match="cold"):
+        bench_demo.run(out=tmp_path / "b.json", workdir=tmp_path, jobs=(1,))
