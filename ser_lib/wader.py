@@ -119,7 +119,9 @@ def epoch_scores(sets: dict, *, batch_size: int = 64):
     ``{name: (X, y_index)}``: argmax accuracy and :func:`original_metric`. Read ``.rows``."""
 
     class EpochScores(keras.callbacks.Callback):
-        rows: list = []
+        def __init__(self):
+            super().__init__()
+            self.rows: list[dict] = []
 
         def on_train_begin(self, logs=None):
             self.rows = []
