@@ -178,7 +178,7 @@ def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
     lines = summary.wader_gap(records)
     text = "\n".join(lines)
     assert "75.0 % on the *training* frames and 12.0 % on the evaluation frames" in text
-    assert "full resolution" in lines[0] and "81.0 % training, 21.0 % evaluation" in lines[0]
+    assert "`wader-as-published`: full resolution" in lines[0] and "81.0 % training, 21.0 % evaluation" in lines[0]
     assert "1440 clips of unseen actors" in text and "40.0 ± 5.0 % clip UA (33.0 % window accuracy)" in text
     assert "30.0 % evaluation-frame accuracy against not run" in text
     assert "`wader-as-published-transpose`" in lines[-1] and "`wader-actor`" not in lines[-1]
