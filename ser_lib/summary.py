@@ -279,7 +279,7 @@ def augmentation_effects(records: list[dict], reports_dir: str | Path) -> pd.Dat
 
 def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_model: dict | None = None,
              human_model_experiment: str = "", groups: dict | None = None,
-             augmentation: pd.DataFrame | None = None) -> list[str]:
+             augmentation: pd.DataFrame | None = None, ablation: pd.DataFrame | None = None) -> list[str]:
     """Plain-language findings computed from the numbers (none is typed in by hand).
 
     Parameters
@@ -294,6 +294,9 @@ def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_mo
         ``breakdowns(...)["groups"]``: per-sex and per-intensity tables of each corpus's best model.
     augmentation : DataFrame, optional
         :func:`augmentation_effects`.
+    ablation : DataFrame, optional
+        :func:`ablation_table`: its best configuration per corpus is named when it beats the best
+        experiment headline (e.g. a fusion), and the best one-recording (``global``) one.
     """
     from .breakdown import group_gap
 
@@ -311,6 +314,17 @@ def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_mo
         h = human[human["corpus"] == corpus]
         if len(h):
             text += f"; human listeners reach UA {h.iloc[0]['UA %']} % on the same task"
+        if ablation is not None and len(ablation) and (ablation["corpus"] == corpus).any():
+            a = ablation[ablation["corpus"] == corpus]
+            top = a.loc[a["ua_value"].idxmax()]
+            if top["ua_value"] > best["ua_value"]:
+                text += (f". Its best configuration in the ablation is {top['feature set']} with {top['classifier']} "
+                         f"({top['experiment']}, {top['normalisation']} normalisation): UA {top['UA %']} %")
+            one = a[a["normalisation"] == "global"]
+            if len(one):
+                g = one.loc[one["ua_value"].idxmax()]
+                text += (f". With one recording of an unknown speaker (global normalisation) the best is "
+                         f"{g['feature set']} with {g['classifier']} ({g['experiment']}): UA {g['UA %']} %")
         out.append(text + ".")
     gaps = protocol_gaps(table)
     if len(gaps):

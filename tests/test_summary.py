@@ -187,3 +187,22 @@ def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
     assert table.loc[0, "train frames p>0.5 % (last)"] == "75.0" and table.loc[2, "clip UA %"] == "40.0 ± 5.0"
     sections = summary.report_sections(pd.DataFrame(), pd.DataFrame(), {}, wader=(lines, table))
     assert any(k.startswith("WaDER") for k in sections)
+
+
+def test_findings_name_the_best_ablation_configuration_and_the_one_recording_one():
+    base = {"protocol": "actor", "data": "real", "n_test_clips": 10, "wa": 0.5, "macro_f1": 0.5,
+            "weighted_f1": 0.5, "wall_s": 1.0, "peak_rss_mb": 1.0, "reference": {}, "corpus": "crema-d",
+            "chance": {"ua": 1 / 6}}
+    row = lambda fs, clf, n, u: {"feature_set": fs, "classifier": clf, "normalisation": n, "ua": u, "ua_std": 0.01,  # noqa: E731
+                                 "macro_f1": u, "macro_f1_std": 0.01}
+    records = [
+        {**base, "experiment": "smile-x-actor", "ua": 0.70, "ua_std": 0.01,
+         "ablation": [row("ComParE", "svm", "speaker", 0.70), row("ComParE", "svm", "global", 0.60)]},
+        {**base, "experiment": "crnn-x-actor", "ua": 0.66, "ua_std": 0.01,
+         "ablation": [row("log-mel", "crnn", "speaker", 0.66), row("log-mel + ComParE", "fusion", "speaker", 0.71)]},
+        {**base, "experiment": "crnn-y-actor", "ua": 0.615, "ua_std": 0.02, "ablation": [row("log-mel", "crnn", "global", 0.615)]},
+    ]
+    notes = summary.findings(summary.results_table(records), ablation=summary.ablation_table(records))
+    assert "best speaker-independent (actor-disjoint) model is smile-x-actor" in notes[0]
+    assert "log-mel + ComParE with fusion (crnn-x-actor, speaker normalisation): UA 71.0 ± 1.0 %" in notes[0]
+    assert "global normalisation) the best is log-mel with crnn (crnn-y-actor): UA 61.5 ± 1.0 %" in notes[0]
