@@ -89,11 +89,7 @@ def mixup(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, *, alpha: floa
 
 def clip_probabilities(model, mel: np.ndarray, n_frames: np.ndarray, rows, *, crop: int) -> np.ndarray:
     """Windowed scoring: each clip's windows (50 % overlap) through the model, probabilities averaged."""
-    W, owner = melspec.windows(mel, n_frames, rows, length=crop, hop=crop // 2)
-    p = model.predict(W, batch_size=256, verbose=0)
-    out = np.zeros((len(rows), p.shape[1]))
-    np.add.at(out, owner, p)
-    return out / np.bincount(owner, minlength=len(rows))[:, None]
+    return melspec.windowed_predictions(model, mel, n_frames, rows, length=crop)[2]
 
 
 def train_fold(mel: np.ndarray, n_frames: np.ndarray, y, split: Split, *, labels, seed: int = 0, desc: str = "",
@@ -119,12 +115,9 @@ def train_fold(mel: np.ndarray, n_frames: np.ndarray, y, split: Split, *, labels
     import keras
     from tqdm import tqdm
 
-    from .training import FoldResult
+    from .training import FoldResult, merge_settings
 
-    unknown = set(settings) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown CRNN settings {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
-    s = {**DEFAULTS, **settings}
+    s = merge_settings(settings, DEFAULTS, what="CRNN")
     labels = list(labels)
     y = np.asarray(y, dtype=object)
     onehot = np.eye(len(labels), dtype=np.float32)[[labels.index(v) for v in y]]

@@ -118,6 +118,23 @@ def crops(mel: np.ndarray, n_frames: np.ndarray, rows, *, length: int, rng: np.r
     return out
 
 
+def windowed_predictions(model, X: np.ndarray, lengths: np.ndarray, rows, *, length: int):
+    """Windowed scoring: every clip of ``rows`` cut into :func:`windows` (50 % overlap) and run
+    through ``model``.
+
+    Returns
+    -------
+    proba : ndarray (windows, classes)
+    owner : ndarray of int (position in ``rows`` of each window's clip)
+    clip_proba : ndarray (len(rows), classes), the mean of each clip's windows
+    """
+    W, owner = windows(X, lengths, rows, length=length, hop=max(1, length // 2))
+    p = model.predict(W, batch_size=256, verbose=0)
+    clip = np.zeros((len(rows), p.shape[1]))
+    np.add.at(clip, owner, p)
+    return p, owner, clip / np.bincount(owner, minlength=len(rows))[:, None]
+
+
 def windows(mel: np.ndarray, n_frames: np.ndarray, rows, *, length: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
     """Every clip of ``rows`` cut into ``length``-frame windows (``hop`` apart, the last aligned to
     the clip's end; a shorter clip gives one centred window). Returns the windows and, for each,

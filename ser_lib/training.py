@@ -36,6 +36,14 @@ class FoldResult:
     extra: dict = field(default_factory=dict)
 
 
+def merge_settings(settings: dict, defaults: dict, *, what: str) -> dict:
+    """``defaults`` updated by ``settings``; an unknown key is refused with the list of known ones."""
+    unknown = set(settings) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown {what} settings {sorted(unknown)}; expected some of {sorted(defaults)}")
+    return {**defaults, **settings}
+
+
 def epoch_bar(total: int, desc: str):
     """A Keras callback showing a tqdm bar over epochs with the latest loss/accuracy
     (used instead of Keras' own per-batch bars, which would flood the report)."""

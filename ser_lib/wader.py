@@ -407,18 +407,6 @@ def with_noisy_copies(clean: np.ndarray, noisy: np.ndarray, lengths: np.ndarray,
             Split(split.fold, train, np.asarray(split.val), np.asarray(split.test)))
 
 
-def _windowed(model, X, lengths, rows, frame_steps):
-    """Each clip's windows (50 % overlap) through the model: window probabilities, owner positions,
-    and the clip probabilities (mean of its windows)."""
-    from . import melspec
-
-    W, owner = melspec.windows(X, lengths, rows, length=frame_steps, hop=max(1, frame_steps // 2))
-    p = model.predict(W, batch_size=256, verbose=0)
-    clip = np.zeros((len(rows), p.shape[1]))
-    np.add.at(clip, owner, p)
-    return p, owner, clip / np.bincount(owner, minlength=len(rows))[:, None]
-
-
 def train_converged_fold(X: np.ndarray, lengths: np.ndarray, y, split, *, labels, seed: int = 0, desc: str = "",
                          **settings):
     """WaDER trained to convergence on one actor-disjoint fold.
@@ -453,12 +441,9 @@ def train_converged_fold(X: np.ndarray, lengths: np.ndarray, y, split, *, labels
 
     from . import melspec
     from . import metrics as M
-    from .training import FoldResult
+    from .training import FoldResult, merge_settings
 
-    unknown = set(settings) - set(CONVERGED)
-    if unknown:
-        raise ValueError(f"unknown WaDER settings {sorted(unknown)}; expected some of {sorted(CONVERGED)}")
-    s = {**CONVERGED, **settings}
+    s = merge_settings(settings, CONVERGED, what="WaDER")
     labels = list(labels)
     lab = np.array(labels, dtype=object)
     y = np.asarray(y, dtype=object)
@@ -487,7 +472,7 @@ def train_converged_fold(X: np.ndarray, lengths: np.ndarray, y, split, *, labels
         crops = melspec.crops(X, lengths, train_rows, length=T, rng=rng)
         h = model.fit(crops, onehot[train_rows], batch_size=int(s["batch_size"]), epochs=1, verbose=0,
                       shuffle=True).history
-        p_win, owner, p_clip = _windowed(model, X, lengths, split.val, T)
+        p_win, owner, p_clip = melspec.windowed_predictions(model, X, lengths, split.val, length=T)
         true_win = y_index[np.asarray(split.val)[owner]]
         val_ua = M.evaluate(y[split.val], lab[p_clip.argmax(1)], labels)["ua"]
         history.append({"epoch": epoch, "loss": h["loss"][-1], "accuracy": h["accuracy"][-1],
@@ -505,7 +490,7 @@ def train_converged_fold(X: np.ndarray, lengths: np.ndarray, y, split, *, labels
     model.set_weights(best_weights)
     train_s = time.time() - t0
     hist = pd.DataFrame(history).set_index("epoch")
-    p_win, owner, proba = _windowed(model, X, lengths, split.test, T)
+    p_win, owner, proba = melspec.windowed_predictions(model, X, lengths, split.test, length=T)
     test = np.asarray(split.test)
     frame = M.evaluate(y[test[owner]], lab[p_win.argmax(1)], labels)
     y_true, y_pred = y[test], lab[proba.argmax(1)]
@@ -542,6 +527,17 @@ def summarize_seeds(runs: dict, labels) -> dict:
     out["per_seed"] = {str(sd): {k: p[k] for k in ("ua", "ua_std", "wa", "macro_f1")} for sd, p in per_seed.items()}
     out["folds"] = [{"seed": sd, **f} for sd, p in per_seed.items() for f in p["folds"]]
     return out
+
+
+def ablation_row(summary: dict, *, encoder: bool, time_pool: int, frame_seconds: float) -> dict:
+    """The report's ablation row (``metrics.schema.json``) of a :func:`summarize_seeds` summary."""
+    return {"feature_set": f"log-CWT ×{time_pool}, {frame_seconds} s" + (" → autoencoder latent" if encoder else ""),
+            "classifier": "1-D CNN + LSTM (WaDER)", "normalisation": "global", "encoder": bool(encoder),
+            "time_pool": time_pool, "frame_s": frame_seconds, "seeds": len(summary["per_seed"]),
+            **{k: summary[k] for k in ("ua", "ua_std", "ua_seed_std", "wa", "wa_std", "macro_f1", "macro_f1_std")},
+            "frame_ua": summary["frame"]["ua"],
+            "epochs_run": float(np.mean([f["epochs_run"] for f in summary["folds"]])),
+            "fit_s": round(sum(f["train_s"] for f in summary["folds"]), 1)}
 
 
 def plot_converged_curves(runs: dict, *, title: str = ""):

@@ -18,8 +18,8 @@ Only the in-band scales are computed (each scale of a CWT is independent, so thi
 same coefficients for half the work; a test checks it).
 
 **Memory.** At full resolution the float32 coefficients of all 1440 RAVDESS clips (trimmed) and
-their noisy copies take 64.9 GiB with 124 scales, 65.4 GiB with 125 (:func:`full_resolution_gib`
-computes it from the trimmed lengths; the report prints it). ``time_pool`` reduces the time axis by an integer factor
+their noisy copies take 65.4 GiB with the 125 scales (:func:`full_resolution_gib` on the
+trimmed lengths of the store; every WaDER report prints it). ``time_pool`` reduces the time axis by an integer factor
 before anything is stored — ``rms`` (root-mean-square over each window: the envelope),
 ``mean`` or ``decimate`` (keep every k-th sample) — and the pooled coefficients are cached on
 disk as float16 in one memory-mapped file per setting, read back frame by frame.
@@ -334,8 +334,6 @@ def frame_dataset(store: CWTStore, indices, *, noisy: str = "no", frame_samples:
     """
     if noisy not in ("no", "also", "only"):
         raise ValueError("noisy must be 'no', 'also' or 'only'")
-    if layout not in FRAME_LAYOUTS:
-        raise ValueError(f"unknown frame_layout {layout!r}; expected one of {FRAME_LAYOUTS}")
     frame_len = max(1, frame_samples // int(store.settings["time_pool"]))
     versions = {"no": (False,), "also": (False, True), "only": (True,)}[noisy]
     xs, owner = [], []

@@ -171,3 +171,6 @@ def test_noisy_copies_join_training_only_and_seed_summary():
     assert s["n_test_clips"] == 16 and len(s["folds"]) == 4
     per_seed = [s["per_seed"]["0"]["ua"], s["per_seed"]["1"]["ua"]]
     assert s["ua"] == pytest.approx(np.mean(per_seed)) and s["ua_seed_std"] == pytest.approx(np.std(per_seed))
+    row = wader.ablation_row(s, encoder=False, time_pool=64, frame_seconds=1.0)
+    assert row["feature_set"] == "log-CWT ×64, 1.0 s" and row["seeds"] == 2 and row["ua"] == s["ua"]
+    assert {"classifier", "normalisation", "ua_std", "macro_f1", "macro_f1_std"} <= set(row)
