@@ -5,11 +5,14 @@ for every clip already processed, either its named arrays or the one-line reason
 used. A clip is identified by :func:`clip_key` (file name, size, modification time), so a changed
 file is processed again and its stale entry dropped. New clips are processed in parallel
 (joblib) with a progress bar; the file is written to a temporary name and renamed, so a reader
-never sees half a file.
+never sees half a file. While one process fills a cache file it holds a lock on it
+(:func:`locked`), so experiments running side by side (``make report JOBS=N``) compute each
+clip once: the second waits and then reads what the first wrote.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,6 +26,29 @@ def clip_key(path: str | os.PathLike) -> str:
     """Cache key of a clip file: ``"<name>|<size>|<mtime_ns>"``."""
     st = Path(path).stat()
     return f"{Path(path).name}|{st.st_size}|{st.st_mtime_ns}"
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike):
+    """Hold an exclusive lock on ``<path>.lock`` (a process waits here while another holds it).
+
+    POSIX advisory lock (``fcntl.flock``), released when the block ends or the process dies, so a
+    killed experiment never leaves a cache locked. Where ``fcntl`` does not exist (Windows) the
+    block runs unlocked: run one experiment at a time there.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    lock = Path(f"{os.fspath(path)}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _read(store: Path, names) -> dict:
@@ -83,12 +109,18 @@ def cached_map(paths, compute, *, store: str | os.PathLike, names, n_jobs: int =
     results : dict
         key → dict of arrays, or key → reason (str).
     """
-    from joblib import Parallel, delayed
-    from tqdm import tqdm
-
     store = Path(store)
     store.parent.mkdir(parents=True, exist_ok=True)
     names = tuple(names)
+    with locked(store):  # another experiment filling the same cache finishes first
+        return _cached_map_unlocked(paths, compute, store=store, names=names, n_jobs=n_jobs, progress=progress,
+                                    desc=desc, chunk=chunk, mapper=mapper)
+
+
+def _cached_map_unlocked(paths, compute, *, store: Path, names, n_jobs, progress, desc, chunk, mapper):
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
     cached = _read(store, names)
     keys = [clip_key(p) for p in paths]
     todo = [(k, str(p)) for k, p in zip(keys, paths) if k not in cached]

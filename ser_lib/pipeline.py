@@ -404,6 +404,51 @@ def _dask_client(jobs: int, scheduler: str | None):
     return Client(cluster), cluster
 
 
+#: Memory one experiment may need at its peak on the real corpora (largest measured: 5.9 GB, WaDER).
+GIB_PER_JOB = 6
+
+
+def auto_jobs(*, cores: int | None = None, memory_gib: float | None = None) -> int:
+    """Experiments to run at once on this machine: one per core, at most one per :data:`GIB_PER_JOB`."""
+    cores = cores or os.cpu_count() or 1
+    if memory_gib is None:
+        try:
+            memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+            memory_gib = GIB_PER_JOB
+    return max(1, min(int(cores), int(memory_gib // GIB_PER_JOB)))
+
+
+def parse_jobs(value: str | int) -> int:
+    """``--jobs`` / ``JOBS``: a positive integer or ``auto`` (:func:`auto_jobs`)."""
+    if str(value).strip().lower() == "auto":
+        return auto_jobs()
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"JOBS must be a positive integer or 'auto', got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"JOBS must be at least 1, got {n}")
+    return n
+
+
+def interleaved(exps) -> list[str]:
+    """Experiment names in the order parallel runs start them: round-robin over notebooks.
+
+    Experiments of one notebook share cached features (the first one to run computes them, the
+    others read them; :func:`ser_lib.clipcache.locked` makes a second one wait rather than compute
+    them again). Taking one experiment of each notebook in turn keeps experiments that would wait
+    on each other apart, so the cores work on different caches instead of queueing on one.
+    """
+    groups: dict[str, list[str]] = {}
+    for exp in exps:
+        groups.setdefault(exp.notebook, []).append(exp.name)
+    order, depth = [], max((len(g) for g in groups.values()), default=0)
+    for i in range(depth):
+        order += [g[i] for g in groups.values() if i < len(g)]
+    return order
+
+
 def _run_parallel(tasks, *, jobs: int, scheduler: str | None, log, **kwargs) -> list[Outcome]:
     """Run ``tasks`` (list of (Experiment, real)) on Dask, logging progress as each finishes."""
     from dask.distributed import as_completed
@@ -412,8 +457,10 @@ def _run_parallel(tasks, *, jobs: int, scheduler: str | None, log, **kwargs) -> 
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     t0 = time.time()
     try:
+        order = interleaved([exp for exp, _ in tasks])
+        rank = {name: i for i, name in enumerate(order)}
         futures = {client.submit(execute, exp, real=real, threads=threads, pure=False, key=f"experiment-{exp.name}",
-                                 **kwargs): exp.name for exp, real in tasks}
+                                 priority=len(order) - rank[exp.name], **kwargs): exp.name for exp, real in tasks}
         outcomes = []
         for fut in as_completed(futures):
             name = futures[fut]
@@ -538,8 +585,9 @@ def main(argv=None) -> int:
                         choices=("demo", "tiny"), help="synthetic corpus size when real data is absent")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="override a parameter in every notebook that has it (e.g. epochs=1)")
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 1),
-                        help="run up to this many experiments at once on a local Dask cluster (default 1: one after another)")
+    parser.add_argument("--jobs", type=parse_jobs, default=parse_jobs(os.environ.get("JOBS") or "1"),
+                        help="run up to this many experiments at once on a local Dask cluster (default 1: one after "
+                             "another); 'auto': one per core, at most one per 6 GiB of memory")
     parser.add_argument("--scheduler", default=os.environ.get("SCHEDULER") or None,
                         help="address of an existing Dask scheduler (tcp://host:8786) to send the experiments to")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")

@@ -50,7 +50,7 @@ VOWELS = np.array([
 ])
 
 #: Corpus sizes: actors, clips per (actor, emotion).
-SIZES = {"tiny": (4, 2), "demo": (12, 6)}
+SIZES = {"tiny": (4, 2), "demo": (8, 4)}
 
 CREMA_SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
 
@@ -160,7 +160,7 @@ def make_demo_corpus(corpus: str, root: str | Path, *, size: str = "demo", seed:
     root : path
         Folder to write (``.../crema-d`` or ``.../ravdess``).
     size : {"tiny", "demo"}
-        ``tiny``: 4 actors × 2 clips per emotion; ``demo``: 12 actors × 6 clips per emotion.
+        ``tiny``: 4 actors × 2 clips per emotion; ``demo``: 8 actors × 4 clips per emotion.
     seed : int
         Random seed; the same seed gives the same files.
 
@@ -176,10 +176,15 @@ def make_demo_corpus(corpus: str, root: str | Path, *, size: str = "demo", seed:
         raise ValueError(f"unknown size {size!r}; expected one of {sorted(SIZES)}")
     root = Path(root)
     stamp = root / ".synthetic.json"
-    spec = {"corpus": corpus, "size": size, "seed": seed, "sr": sr, "version": 1}
+    n_actors, per_emotion = SIZES[size]
+    spec = {"corpus": corpus, "size": size, "actors": n_actors, "clips_per_emotion": per_emotion, "seed": seed,
+            "sr": sr, "version": 1}
     if stamp.is_file() and json.loads(stamp.read_text()) == spec:
         return root
-    n_actors, per_emotion = SIZES[size]
+    if stamp.is_file():  # another size or version: start from an empty folder, no stale clips left
+        import shutil
+
+        shutil.rmtree(root)
     emotions = CORPUS_EMOTIONS[corpus]
     rng = np.random.default_rng(seed)
     actors = [make_actor(i + 1, "male" if i % 2 == 0 else "female", rng) for i in range(n_actors)]

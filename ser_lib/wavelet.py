@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -248,9 +249,6 @@ def build_store(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs:
     **settings
         Overrides of :data:`DEFAULTS`.
     """
-    from joblib import Parallel, delayed
-    from tqdm import tqdm
-
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown CWT settings {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
@@ -265,6 +263,18 @@ def build_store(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs:
     folder = cache_dir(cache) / "cwt"
     folder.mkdir(parents=True, exist_ok=True)
     data_path, index_path = folder / f"cwt-{key}.f16", folder / f"cwt-{key}.json"
+    from .clipcache import locked
+
+    with locked(data_path):  # an experiment running beside this one may be filling the same store
+        return _build_store_unlocked(clips, data_path=data_path, index_path=index_path, settings=settings,
+                                     n_scales=n_scales, n_jobs=n_jobs, progress=progress, seed=seed)
+
+
+def _build_store_unlocked(clips, *, data_path: Path, index_path: Path, settings: dict, n_scales: int, n_jobs: int,
+                          progress: bool, seed: int) -> CWTStore:
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
     if data_path.is_file() and index_path.is_file():
         index = json.loads(index_path.read_text())
         kept = clips.set_index("clip").loc[[r["clip"] for r in index["clips"]]].reset_index()
@@ -288,7 +298,7 @@ def build_store(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs:
     lengths = [results[k][0].shape[0] for k in good]
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int) if good else np.array([], dtype=int)
     total = int(sum(lengths))
-    tmp = data_path.with_suffix(".tmp")
+    tmp = data_path.with_suffix(f".{os.getpid()}.tmp")
     if total:
         mm = np.memmap(tmp, dtype=np.float16, mode="w+", shape=(2, total, n_scales))
         for k, off, n in zip(good, offsets, lengths):

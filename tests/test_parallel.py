@@ -87,3 +87,65 @@ def test_effective_params_are_recorded_by_the_pipeline(tmp_path):
     rec = json.loads(path.read_text())
     assert rec["effective_params"] == {"epochs": 3, "seed": 0} and not set(INJECTED) & set(rec["effective_params"])
     assert rec["params"] == {"epochs": 3}
+
+
+def _count_and_measure(path):
+    """A clip 'feature' that leaves a trace of every computation (for the cache-lock test)."""
+    import os
+    import time
+
+    import numpy as np
+
+    with open(os.environ["SER_TEST_TRACE"], "a") as fh:
+        fh.write(f"{path}\n")
+    time.sleep(0.05)
+    return {"x": np.array([float(len(str(path)))])}
+
+
+def _fill(store, paths):
+    from ser_lib.clipcache import cached_map
+
+    cached_map(paths, _count_and_measure, store=store, names=["x"], n_jobs=1, progress=False)
+
+
+def test_experiments_side_by_side_compute_a_shared_cache_once(tmp_path, monkeypatch):
+    import multiprocessing
+
+    paths = []
+    for i in range(12):
+        p = tmp_path / f"clip{i:02d}.wav"
+        p.write_bytes(b"x" * (i + 1))
+        paths.append(str(p))
+    trace = tmp_path / "trace.txt"
+    monkeypatch.setenv("SER_TEST_TRACE", str(trace))
+    store = tmp_path / "cache" / "features" / "demo.npz"
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_fill, args=(store, paths)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    computed = trace.read_text().split()
+    assert sorted(computed) == sorted(paths)  # each clip once, not once per process
+    assert not list(store.parent.glob("*.tmp"))
+
+
+def test_parallel_runs_start_one_experiment_of_each_notebook_in_turn():
+    from types import SimpleNamespace as E
+
+    exps = [E(name="a1", notebook="a"), E(name="a2", notebook="a"), E(name="a3", notebook="a"),
+            E(name="b1", notebook="b"), E(name="c1", notebook="c"), E(name="c2", notebook="c")]
+    assert pipeline.interleaved(exps) == ["a1", "b1", "c1", "a2", "c2", "a3"]
+
+
+def test_jobs_auto_is_one_per_core_within_memory():
+    import argparse
+
+    assert pipeline.auto_jobs(cores=2, memory_gib=24) == 2
+    assert pipeline.auto_jobs(cores=16, memory_gib=32) == 5  # memory, not cores, is the limit
+    assert pipeline.auto_jobs(cores=4, memory_gib=2) == 1
+    assert pipeline.parse_jobs("3") == 3 and pipeline.parse_jobs("auto") >= 1
+    for bad in ("0", "-1", "two"):
+        with pytest.raises(argparse.ArgumentTypeError, match="JOBS"):
+            pipeline.parse_jobs(bad)

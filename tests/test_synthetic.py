@@ -68,3 +68,13 @@ def test_layouts_parse(tiny_crema, tiny_ravdess):
 def test_bad_size(tmp_path):
     with pytest.raises(ValueError, match="unknown size"):
         synthetic.make_demo_corpus("crema-d", tmp_path, size="huge")
+
+
+def test_a_changed_size_rebuilds_the_folder_without_stale_clips(tmp_path, monkeypatch):
+    root = tmp_path / "crema-d"
+    synthetic.make_demo_corpus("crema-d", root, size="tiny", progress=False)
+    n_tiny = len(list(root.rglob("*.wav")))
+    monkeypatch.setitem(synthetic.SIZES, "tiny", (2, 1))  # e.g. the demo size shrunk in a new release
+    synthetic.make_demo_corpus("crema-d", root, size="tiny", progress=False)
+    n_new = len(list(root.rglob("*.wav")))
+    assert n_new < n_tiny and n_new == 2 * 6 * 1  # 2 actors × 6 emotions × 1 clip, none left over
