@@ -555,7 +555,7 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
         plan = {e.name: (e, *st) for e in group if (st := stale(e)) is not None}
         if not plan:
             continue
-        if (jobs > 1 or scheduler) and len(plan) > 1:
+        if scheduler or (jobs > 1 and len(plan) > 1):  # with a scheduler, even one experiment runs there
             outcomes = _run_parallel([(e, real) for e, _, real in plan.values()], jobs=jobs, scheduler=scheduler,
                                      log=log, **common)
         else:

@@ -149,3 +149,26 @@ def test_jobs_auto_is_one_per_core_within_memory():
     for bad in ("0", "-1", "two"):
         with pytest.raises(argparse.ArgumentTypeError, match="JOBS"):
             pipeline.parse_jobs(bad)
+
+
+@pytest.mark.slow
+def test_experiments_go_to_an_existing_scheduler(tiny_root, tiny_cache, tmp_path):
+    """``SCHEDULER=tcp://host:port``: the experiments run on the workers of a scheduler started
+    elsewhere (here a separate local cluster, as `dask scheduler` + `dask worker` would give),
+    and the pipeline leaves that cluster running."""
+    from dask.distributed import Client, LocalCluster
+
+    project = _project(tmp_path)
+    _params(project, "remote", n_audio=1)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=50) as cluster:
+        lines = []
+        failed = pipeline.run_all(project=project, reports_dir=tmp_path / "r", data_root_dir=tiny_root,
+                                  cache=tiny_cache, demo_size="tiny", scheduler=cluster.scheduler_address,
+                                  log=lines.append)
+        assert failed == []
+        assert json.loads((tmp_path / "r" / "metrics" / "remote.json").read_text())["experiment"] == "remote"
+        assert any(ln.strip().startswith("done        remote") for ln in lines)
+        assert any(ln.strip().startswith("progress    1 done") for ln in lines)  # through Dask, not in-process
+        with Client(cluster.scheduler_address) as client:  # still up after the pipeline disconnected
+            assert len(client.scheduler_info()["workers"]) == 1
