@@ -182,6 +182,15 @@ def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
     assert "1440 clips of unseen actors" in text and "40.0 ± 5.0 % clip UA (33.0 % window accuracy)" in text
     assert "30.0 % evaluation-frame accuracy against not run" in text
     assert "`wader-as-published-transpose`" in lines[-1] and "`wader-actor`" not in lines[-1]
+    assert "`wader-seed-adam` (an optimizer that fits) not run" in text
+    fitting = [{"reading": "training frames while fitting (Keras log), p > 0.5", "last epoch": 0.748,
+                "best epoch": 0.756, "first epoch ≥ 74.00 %": "41"},
+               {"reading": "evaluation frames, argmax", "last epoch": 0.254}]
+    adam = {**base, "experiment": "wader-seed-adam", "protocol": "seed", "n_test_clips": 18, "ua": 0.345,
+            "published_at": fitting}
+    text = "\n".join(summary.wader_gap(records + [adam]))
+    assert "reach 74.8 % by the original's p > 0.5 reading" in text and "first ≥ 74 % at epoch 41" in text
+    assert "evaluation frames stay at 25.4 % argmax" in text and "clip UA 34.5 %" in text
     table = summary.wader_table(records)
     assert list(table["experiment"]) == ["wader-as-published", "wader-seed-framesplit", "wader-actor"]
     assert table.loc[0, "train frames p>0.5 % (last)"] == "75.0" and table.loc[2, "clip UA %"] == "40.0 ± 5.0"
