@@ -143,7 +143,7 @@ def test_jobs_auto_is_one_per_core_within_memory():
     import argparse
 
     assert pipeline.auto_jobs(cores=2, memory_gib=24) == 2
-    assert pipeline.auto_jobs(cores=16, memory_gib=32) == 5  # memory, not cores, is the limit
+    assert pipeline.auto_jobs(cores=16, memory_gib=32) == 4  # memory, not cores, is the limit
     assert pipeline.auto_jobs(cores=4, memory_gib=2) == 1
     assert pipeline.parse_jobs("3") == 3 and pipeline.parse_jobs("auto") >= 1
     for bad in ("0", "-1", "two"):
@@ -172,3 +172,35 @@ def test_experiments_go_to_an_existing_scheduler(tiny_root, tiny_cache, tmp_path
         assert any(ln.strip().startswith("progress    1 done") for ln in lines)  # through Dask, not in-process
         with Client(cluster.scheduler_address) as client:  # still up after the pipeline disconnected
             assert len(client.scheduler_info()["workers"]) == 1
+
+
+def test_a_declared_memory_peak_runs_alone_on_real_data_only(tmp_path):
+    project = _project(tmp_path)
+    _params(project, "heavy", peak_memory_gib=17)
+    _params(project, "light", peak_memory_gib=2)
+    _params(project, "plain")
+    exps = {e.name: e for e in pipeline.load_experiments(project / "params", project / "notebooks")}
+    assert pipeline.runs_alone(exps["heavy"], real=True)
+    assert not pipeline.runs_alone(exps["heavy"], real=False)  # the demo corpus is small
+    assert not pipeline.runs_alone(exps["light"], real=True) and not pipeline.runs_alone(exps["plain"], real=True)
+    assert "peak_memory_gib" not in pipeline.experiment_parameters(exps["heavy"], synthetic=False)
+    _params(project, "bad", peak_memory_gib="a lot")
+    with pytest.raises(pipeline.ParamsError, match="peak_memory_gib"):
+        pipeline.load_experiment(project / "params" / "bad.yaml", project / "notebooks")
+
+
+@pytest.mark.slow
+def test_an_experiment_that_runs_alone_starts_after_the_parallel_ones(tiny_root, tiny_cache, tmp_path, monkeypatch):
+    project = _project(tmp_path)
+    for name in ("one", "two", "big"):
+        _params(project, name, n_audio=1)
+    monkeypatch.setattr(pipeline, "runs_alone", lambda exp, real: exp.name == "big")
+    lines = []
+    failed = pipeline.run_all(project=project, reports_dir=tmp_path / "r", data_root_dir=tiny_root, cache=tiny_cache,
+                              demo_size="tiny", jobs=2, log=lines.append)
+    assert failed == []
+    assert all((tmp_path / "r" / "metrics" / f"{n}.json").is_file() for n in ("one", "two", "big"))
+    text = "\n".join(lines)
+    assert "alone       big" in text
+    # the two others went through Dask side by side; the big one started only after both finished
+    assert text.index("progress    2 done, 0 running") < text.index("running     big")
