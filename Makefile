@@ -24,7 +24,7 @@ help:
 	@echo "make report   build reports/index.html (DATA_ROOT=$(DATA_ROOT); demo corpus if absent)"
 	@echo "make test     run the tests"
 	@echo "make bench    feature-extraction speed and memory; training speed and the projected CREMA-D run time"
-	@echo "make bench-demo  cold demo report at JOBS=auto (judged) and JOBS=1, and the warm no-op (about 25 min)"
+	@echo "make bench-demo  cold demo report at JOBS=auto (judged) and JOBS=1, and the warm no-op (about 20 min)"
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make data     download and verify the real corpora into DATA_ROOT"
 	@echo "make list     list the experiments"

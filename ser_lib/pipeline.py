@@ -400,12 +400,12 @@ def _dask_client(jobs: int, scheduler: str | None):
         return Client(scheduler), None
     import dask
 
-    dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False,
-                     "distributed.logging.distributed": "error"})
     # Each task is a whole experiment (seconds to hours) that runs in a kernel subprocess: the
     # default millisecond-scale profiling, ticks and monitors cost 8 % of a core at idle (3.1 s of
     # CPU per 40 s, measured) and buy nothing here; at these intervals the cost is 0.5 s per 40 s.
-    dask.config.set({"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+    dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False,
+                     "distributed.logging.distributed": "error",
+                     "distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
                      "distributed.admin.system-monitor.interval": "5s",
                      "distributed.admin.system-monitor.gil.enabled": False,
                      "distributed.worker.memory.monitor-interval": "1s", "distributed.scheduler.work-stealing": False})
@@ -580,13 +580,14 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
         for name in alone:
             log(f"  alone       {name}  (peaks at about {plan[name][0].params.get('peak_memory_gib', '?')} GiB: "
                 "runs after the others, one at a time)")
-        shared = {n: v for n, v in plan.items() if n not in alone}
+        side_by_side = [(e, real) for n, (e, _, real) in plan.items() if n not in alone]
+        one_at_a_time = [(plan[n][0], plan[n][2]) for n in alone]
         outcomes = []
-        if scheduler or (jobs > 1 and len(shared) > 1):  # with a scheduler, even one experiment runs there
-            outcomes = _run_parallel([(e, real) for e, _, real in shared.values()], jobs=jobs, scheduler=scheduler,
-                                     log=log, **common)
-            shared = {}
-        for e, _, real in [*shared.values(), *(plan[n] for n in alone)]:  # one at a time, in this process
+        if scheduler or (jobs > 1 and len(side_by_side) > 1):  # with a scheduler, even one experiment runs there
+            outcomes = _run_parallel(side_by_side, jobs=jobs, scheduler=scheduler, log=log, **common)
+        else:
+            one_at_a_time = side_by_side + one_at_a_time
+        for e, real in one_at_a_time:  # in this process
             log(f"  running     {e.name}  ({e.notebook}.ipynb) ...")
             outcomes.append(execute(e, real=real, **common))
             _log_outcome(outcomes[-1], log)

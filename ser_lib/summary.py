@@ -141,7 +141,6 @@ def _where_published_figures_appear(adam: dict | None) -> str:
         return "–" if v is None else f"{100 * v:.1f} %"
 
     first = _published_reading(adam, "training frames while fitting (Keras log), p > 0.5", "first epoch ≥ 74.00 %")
-    frame = adam.get("frame") or {}
     return ("**Where 74 % appears**: with an optimizer that fits (`wader-seed-adam`: Adam 1e-3, the original's "
             "split and epochs, ×32 pooled, transposed) the *training* frames reach "
             f"{pct('training frames while fitting (Keras log), p > 0.5')} by the original's p > 0.5 reading as Keras "
@@ -194,8 +193,8 @@ def wader_gap(records: list[dict]) -> list[str]:
         ("**Resolution**: " + (
             f"the original's reshape {pct(frame_wa('wader-as-published'))} ({pool('wader-as-published')}) against "
             if "wader-as-published" in by else
-            "full resolution (4000-step frames) not measured: about 1.5–2 h per seed on 2 CPU cores and no GPU "
-            "was lent; with the original's reshape, ")
+            "full resolution (4000-step frames) not measured (hours per seed on CPU cores, see the README); "
+            "with the original's reshape, ")
          + f"{pct(frame_wa('wader-as-published-pool32'))} ({pool('wader-as-published-pool32')}); transposed "
          f"{pct(frame_wa('wader-seed'))} ({pool('wader-seed')}, `wader-seed`), "
          f"{pct(frame_wa('wader-seed-pool64'))} ({pool('wader-seed-pool64')}, `wader-seed-pool64`)."),
