@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from .config import PROJECT_ROOT, cache_dir, data_root
+from .sources import imported_modules as _imported_modules, module_closure
 
 #: Keys every params file must set.
 REQUIRED = ("experiment", "notebook", "title", "corpus")
@@ -153,29 +154,6 @@ def _has_real_data(corpus: str, root: Path) -> bool:
     return corpus not in ("crema-d", "ravdess") or bool(index_audio(root / corpus)[0])
 
 
-def _imported_modules(source: str, package: str = "ser_lib", *, relative_base: bool = False) -> set[str]:
-    """Top-level modules of ``package`` that a piece of Python source imports (anywhere in it)."""
-    import ast
-
-    found = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                parts = alias.name.split(".")
-                if parts[0] == package and len(parts) > 1:
-                    found.add(parts[1])
-        elif isinstance(node, ast.ImportFrom):
-            mod = node.module or ""
-            parts = mod.split(".") if mod else []
-            if node.level == 0 and parts[:1] == [package] or (relative_base and node.level == 1):
-                rest = parts[1:] if node.level == 0 else parts
-                if rest:
-                    found.add(rest[0])
-                else:  # ``from ser_lib import a, b`` / ``from . import a``
-                    found.update(alias.name for alias in node.names)
-    return found
-
-
 def notebook_modules(notebook_path: str | Path, lib_dir: Path) -> list[Path]:
     """The ``ser_lib`` source files a notebook depends on: the modules its code cells import,
     and every module those import, transitively (plus the package's ``__init__.py``).
@@ -186,15 +164,7 @@ def notebook_modules(notebook_path: str | Path, lib_dir: Path) -> list[Path]:
     nb = nbformat.read(str(notebook_path), as_version=4)
     code = "\n".join("\n".join(ln for ln in c.source.splitlines() if not ln.lstrip().startswith(("%", "!")))
                      for c in nb.cells if c.cell_type == "code")
-    todo, seen = set(_imported_modules(code)), set()
-    while todo:
-        name = todo.pop()
-        path = lib_dir / f"{name}.py"
-        if name in seen or not path.is_file():
-            continue
-        seen.add(name)
-        todo |= _imported_modules(path.read_text(), relative_base=True) - seen
-    return sorted(p for p in {lib_dir / "__init__.py", *(lib_dir / f"{n}.py" for n in seen)} if p.is_file())
+    return module_closure(_imported_modules(code), lib_dir)
 
 
 def fingerprint(exp: Experiment, *, lib_dir: Path, data_root_dir: Path, demo_size: str,
