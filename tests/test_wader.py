@@ -65,6 +65,12 @@ def test_run_fold_keeps_clips_apart_and_noise_in_training_only(tiny_ravdess, tmp
     assert r["clip"]["n"] == len(fold.test) and 0 <= r["clip"]["ua"] <= 1
     s = wader.summarize_folds([r, r], CORPUS_EMOTIONS["ravdess"])
     assert s["clip"]["wa_std"] == 0 and "confusion" in s["clip_pooled"]
+    # a run record of this fold gives the same summary as the fold itself (resumed experiments)
+    from ser_lib import runcache
+
+    kept = runcache.load_run(runcache.save_run(tmp_path / "run.json", "k", r), "k")
+    again = wader.summarize_folds([kept, kept], CORPUS_EMOTIONS["ravdess"])
+    assert again["clip"] == s["clip"] and again["clip_pooled"]["confusion"] == s["clip_pooled"]["confusion"]
 
 
 @pytest.mark.slow
