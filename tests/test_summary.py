@@ -165,8 +165,10 @@ def test_ablation_table_sets_each_configuration_beside_the_references():
 def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
     base = {"corpus": "ravdess", "data": "real", "macro_f1": 0.2, "weighted_f1": 0.2, "wall_s": 1.0,
             "peak_rss_mb": 1.0, "reference": {}, "wa": 0.3, "ua": 0.3}
-    published_at = [{"reading": "training frames, p > 0.5 (original's metric)", "last epoch": 0.75},
-                    {"reading": "evaluation frames, p > 0.5 (original's metric)", "last epoch": 0.12},
+    published_at = [{"reading": "training frames, p > 0.5 (original's metric)", "last epoch": 0.75,
+                     "first epoch ≥ 74.00 %": "44", "first epoch ≥ 75.78 %": "never"},
+                    {"reading": "evaluation frames, p > 0.5 (original's metric)", "last epoch": 0.12,
+                     "first epoch ≥ 74.00 %": "never", "first epoch ≥ 75.78 %": "never"},
                     {"reading": "training frames, argmax", "last epoch": 0.81}]
     records = [
         {**base, "experiment": "wader-as-published", "protocol": "seed", "n_test_clips": 18, "time_pool": 1,
@@ -178,7 +180,12 @@ def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
     lines = summary.wader_gap(records)
     text = "\n".join(lines)
     assert "75.0 % on the *training* frames and 12.0 % on the evaluation frames" in text
-    assert "`wader-as-published`: full resolution" in lines[0] and "81.0 % training, 21.0 % evaluation" in lines[0]
+    assert "`wader-as-published`: full resolution, 1 seed" in lines[0] and "81.0 % training, 21.0 % evaluation" in lines[0]
+    assert "74 % is first reached by training frames, p > 0.5 (original's metric) (epoch 44)" in lines[0]
+    assert "75.78 % is first reached by no reading" in lines[0]
+    never = [{**row, "first epoch ≥ 74.00 %": "never, never"} for row in published_at]
+    assert "Neither 74 % nor 75.78 % is reached on any set" in summary.wader_gap(
+        [{**records[0], "published_at": never}])[0]
     assert "1440 clips of unseen actors" in text and "40.0 ± 5.0 % clip UA (33.0 % window accuracy)" in text
     assert "30.0 % evaluation-frame accuracy against not run" in text
     assert "`wader-as-published-transpose`" in lines[-1] and "`wader-actor`" not in lines[-1]
