@@ -83,11 +83,6 @@ def cross_split(source_labels, source_actors, n_target: int, *, val_folds: int =
     return Split(0, np.sort(train), np.sort(val), labels.size + np.arange(n_target))
 
 
-def direction_name(source: str, target: str) -> str:
-    """``crema-d → ravdess`` style label."""
-    return f"{source} → {target}"
-
-
 HEADLINE_KEYS = ("wa", "ua", "macro_f1", "wa_std", "ua_std", "macro_f1_std")
 
 

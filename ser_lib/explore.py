@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -111,8 +110,3 @@ def intensity_counts(audited: pd.DataFrame, column: str, emotions) -> pd.DataFra
     table = pd.crosstab(ok["emotion"], ok[column]).reindex(list(emotions)).fillna(0).astype(int)
     table.index = [plots.emotion_name(e) for e in table.index]
     return table
-
-
-def durations_in_samples(audited: pd.DataFrame) -> np.ndarray:
-    """Lengths of the usable clips in samples."""
-    return usable(audited)["n_samples"].to_numpy(dtype=int)

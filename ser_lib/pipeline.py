@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import PROJECT_ROOT, cache_dir, data_root
+from .config import CORPORA, PROJECT_ROOT, cache_dir, data_root
 from .sources import imported_modules as _imported_modules, module_closure
 
 #: Keys every params file must set.
@@ -151,7 +151,7 @@ def load_experiments(params_dir: str | Path, notebooks_dir: str | Path) -> list[
 def _has_real_data(corpus: str, root: Path) -> bool:
     from .corpus import index_audio
 
-    return corpus not in ("crema-d", "ravdess") or bool(index_audio(root / corpus)[0])
+    return corpus not in CORPORA or bool(index_audio(root / corpus)[0])
 
 
 def notebook_modules(notebook_path: str | Path, lib_dir: Path) -> list[Path]:

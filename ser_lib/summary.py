@@ -8,12 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import CORPORA, CORPUS_EMOTIONS
 from .metrics import format_score
-
-#: Human listeners on CREMA-D (voice only, majority vote, ties wrong), used when the exploration
-#: metrics are absent (e.g. on the synthetic corpus the row is simply left out).
-HUMAN_SOURCE = "explore-crema-d"
-
 
 def _cell(record: dict, key: str) -> str:
     ci = record.get("wa_ci") if key == "wa" and record.get(key + "_std") is None else None
@@ -424,7 +420,8 @@ def plot_scores(table: pd.DataFrame, *, metric: str = "ua", human: float | None 
     ax.barh(np.arange(len(t)), values, xerr=errors, color=colors, capsize=2)
     ax.set_yticks(np.arange(len(t)), t["experiment"], fontsize=8)
     ax.invert_yaxis()
-    for corpus, n_classes in (("crema-d", 6), ("ravdess", 8)):
+    for corpus in CORPORA:
+        n_classes = len(CORPUS_EMOTIONS[corpus])
         if (t["corpus"] == corpus).any():
             ax.axvline(100 / n_classes, color="grey", ls=":", lw=1)
             ax.text(100 / n_classes, -0.8, f"chance {corpus}", fontsize=7, color="grey")
@@ -491,7 +488,7 @@ def breakdowns(records: list[dict], reports_dir: str | Path) -> dict:
     from .corpus import emotion_labels
 
     out = {"groups": {}, "human_model": None, "human_model_experiment": "", "human_per_emotion": None}
-    for corpus in ("crema-d", "ravdess"):
+    for corpus in CORPORA:
         record, pred = B.best_with_predictions(records, reports_dir, corpus)
         if record is None:
             continue
