@@ -104,7 +104,7 @@ def _published_reading(record: dict, reading: str, column: str = "last epoch"):
 def wader_table(records: list[dict]) -> pd.DataFrame:
     """Every WaDER run side by side: protocol, frame layout, time pooling, seeds, evaluation-frame
     accuracy (argmax), the original's p > 0.5 reading on training and evaluation frames at the
-    last epoch (where logged), clip UA with its spread, and wall time."""
+    last epoch (where logged), clip UA with its spread, wall time and peak memory."""
     by_name = {r["experiment"]: r for r in records}
     rows = []
     for name in WADER_RUNS:
@@ -123,6 +123,7 @@ def wader_table(records: list[dict]) -> pd.DataFrame:
             "eval frames p>0.5 % (last)": pct(_published_reading(r, "evaluation frames, p > 0.5")),
             "train frames argmax % (last)": pct(_published_reading(r, "training frames, argmax")),
             "clip UA %": _cell(r, "ua"), "wall s": r.get("wall_s"),
+            "peak RSS GB": None if r.get("peak_rss_mb") is None else round(r["peak_rss_mb"] / 1024, 1),
         })
     return pd.DataFrame(rows)
 

@@ -164,7 +164,7 @@ def test_ablation_table_sets_each_configuration_beside_the_references():
 
 def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
     base = {"corpus": "ravdess", "data": "real", "macro_f1": 0.2, "weighted_f1": 0.2, "wall_s": 1.0,
-            "peak_rss_mb": 1.0, "reference": {}, "wa": 0.3, "ua": 0.3}
+            "peak_rss_mb": 16691.2, "reference": {}, "wa": 0.3, "ua": 0.3}
     published_at = [{"reading": "training frames, p > 0.5 (original's metric)", "last epoch": 0.75,
                      "first epoch ≥ 74.00 %": "44", "first epoch ≥ 75.78 %": "never"},
                     {"reading": "evaluation frames, p > 0.5 (original's metric)", "last epoch": 0.12,
@@ -201,6 +201,7 @@ def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
     table = summary.wader_table(records)
     assert list(table["experiment"]) == ["wader-as-published", "wader-seed-framesplit", "wader-actor"]
     assert table.loc[0, "train frames p>0.5 % (last)"] == "75.0" and table.loc[2, "clip UA %"] == "40.0 ± 5.0"
+    assert table.loc[0, "peak RSS GB"] == 16.3 and table.loc[0, "wall s"] == 1.0
     sections = summary.report_sections(pd.DataFrame(), pd.DataFrame(), {}, wader=(lines, table))
     assert any(k.startswith("WaDER") for k in sections)
 
