@@ -6,9 +6,11 @@ experiment of two seeds does not fit one working session. :func:`cached_run` sto
 finished run's results as one JSON file in the cache folder (``<cache>/runs/<key>.json``), so
 the next ``make report`` recomputes only the runs still missing, and the report then shows all
 of them together. A run is identified by :func:`run_key`: the run's settings, its seed and fold,
-its data (the feature store's name, which encodes the clip files and their times) and the
+its data (:func:`data_identity`: clip names, file sizes, feature lengths and settings, but not
+file times, so that a fresh copy of the corpus on another machine is the same data) and the
 fingerprint of the ``ser_lib`` code that computes it (:func:`ser_lib.sources.source_fingerprint`),
-so that changing any of these computes the run again instead of reusing a stale one.
+so that changing any of these computes the run again instead of reusing a stale one. Real-data
+records are also written to an archive folder committed with the metrics (``reports/runs/``).
 
 The files are plain JSON (arrays as lists with their dtype), read without any code execution,
 and carry a SHA-256 of their content: a file that was edited, truncated or renamed is refused
@@ -63,6 +65,30 @@ def _digest(key: str, results) -> str:
     return hashlib.sha256(json.dumps([FORMAT, key, results], sort_keys=True).encode()).hexdigest()
 
 
+def data_identity(clips, settings: dict, **extra) -> str:
+    """Identity of a run's input data that survives copying the corpus to another machine: the clip
+    names, their file sizes (where the file exists) and their feature lengths (``length`` column,
+    where present), the feature settings and any ``extra`` values (e.g. the noise seed). File times
+    are left out on purpose: a fresh copy of the same corpus gives the same identity.
+
+    Parameters
+    ----------
+    clips : DataFrame
+        ``clip`` and optionally ``path`` and ``length`` columns (e.g. a feature store's clip table).
+    settings : dict
+        Feature settings (JSON-serialisable).
+    """
+    rows = []
+    for row in clips.itertuples(index=False):
+        path = Path(getattr(row, "path", "") or "")
+        size = path.stat().st_size if str(path) and path.is_file() else None
+        length = getattr(row, "length", None)
+        rows.append([str(row.clip), size, None if length is None else int(length)])
+    blob = json.dumps({"clips": sorted(rows), "settings": _plain(settings), "extra": _plain(extra)},
+                      sort_keys=True, default=str)
+    return "data-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
 def run_key(settings: dict, *, seed: int, fold: int, data: str, code: str) -> str:
     """Key of one run: SHA-256 (hex, first 32 characters) of its settings, seed, fold, data
     identity and code fingerprint. ``settings`` must be JSON-serialisable (arrays allowed)."""
@@ -111,7 +137,7 @@ def load_run(path: str | os.PathLike, key: str) -> dict:
 
 
 def cached_run(compute, *, settings: dict, seed: int, fold: int, data: str, modules=(), cache=None,
-               code: str | None = None) -> dict:
+               code: str | None = None, archive: str | os.PathLike | None = None) -> dict:
     """The results of one run: read from its record when a finished run with the same key exists,
     otherwise ``compute()`` (a callable returning a dict of numbers, strings, arrays, lists and
     dicts), saved, and returned.
@@ -131,6 +157,10 @@ def cached_run(compute, *, settings: dict, seed: int, fold: int, data: str, modu
         Cache folder (default ``$SER_CACHE`` or ``.cache/``).
     code : str, optional
         A code fingerprint to use instead of ``modules``'.
+    archive : path, optional
+        A second folder of run records, read when the cache has none and written beside it (the
+        real-data runs keep theirs in ``reports/runs/``, committed with the metrics, so that a fresh
+        machine completes an experiment instead of starting it again).
 
     Returns
     -------
@@ -144,12 +174,14 @@ def cached_run(compute, *, settings: dict, seed: int, fold: int, data: str, modu
             raise ValueError("give the modules that compute the run (or a code fingerprint)")
         code = source_fingerprint(modules)
     key = run_key(settings, seed=seed, fold=fold, data=data, code=code)
-    path = record_path(key, cache=cache)
-    if path.is_file():
-        return {**load_run(path, key), "from_cache": True}
+    paths = [record_path(key, cache=cache)] + ([Path(archive) / f"{key}.json"] if archive is not None else [])
+    for path in paths:
+        if path.is_file():
+            return {**load_run(path, key), "from_cache": True}
     results = compute()
-    try:
-        save_run(path, key, results)
-    except (OSError, TypeError, ValueError) as exc:  # never lose hours of computing to a full disk
-        warnings.warn(f"run record not saved to {path}: {exc}", stacklevel=2)
+    for path in paths:
+        try:
+            save_run(path, key, results)
+        except (OSError, TypeError, ValueError) as exc:  # never lose hours of computing to a full disk
+            warnings.warn(f"run record not saved to {path}: {exc}", stacklevel=2)
     return {**results, "from_cache": False}

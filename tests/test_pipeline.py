@@ -163,6 +163,7 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     assert seed_run["n_scales"] == 125 and seed_run["epoch_log"] and seed_run["published_at"]
     assert list((tiny_cache / "runs").glob("*.json")), "WaDER runs leave no run record to resume from"
     assert "from cache" in (reports / "wader-seed.html").read_text()
+    assert not (reports / "runs").exists()  # only real-data run records are archived with the metrics
     assert "| crnn |" in results_md and "fusion: crnn + svm" in results_md
     linear_rec = json.loads((reports / "metrics" / "smile-linear-crema-d-actor.json").read_text())
     assert linear_rec["normalisation"] == "speaker" and linear_rec["other_normalisation"]["normalisation"] == "global"

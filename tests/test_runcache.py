@@ -123,3 +123,38 @@ def test_wader_fingerprint_covers_its_training_code():
     names = {p.stem for p in sources.module_closure(["wader"])}
     assert {"wader", "wavelet", "models", "training", "metrics", "__init__"} <= names
     assert "runcache" not in names and "pipeline" not in names  # report plumbing does not invalidate runs
+
+
+def test_archive_records_are_read_and_written_beside_the_cache(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"ua": 0.4}
+
+    kw = dict(settings={}, seed=0, fold=0, data="store", code="c", archive=tmp_path / "archive")
+    runcache.cached_run(compute, cache=tmp_path / "machine-1", **kw)
+    assert len(list((tmp_path / "archive").glob("*.json"))) == 1
+    again = runcache.cached_run(compute, cache=tmp_path / "machine-2", **kw)  # fresh cache, same archive
+    assert len(calls) == 1 and again["from_cache"] is True and again["ua"] == 0.4
+
+
+def test_data_identity_ignores_file_times_but_not_content_or_settings(tmp_path):
+    import os
+
+    import pandas as pd
+
+    for name, body in (("a.wav", b"12345"), ("b.wav", b"123")):
+        (tmp_path / name).write_bytes(body)
+    clips = pd.DataFrame({"clip": ["a", "b"], "path": [str(tmp_path / "a.wav"), str(tmp_path / "b.wav")],
+                          "length": [10, 7]})
+    ident = runcache.data_identity(clips, {"time_pool": 1}, noise_seed=0)
+    os.utime(tmp_path / "a.wav", (1, 1))  # a fresh copy of the corpus: new times only
+    assert runcache.data_identity(clips, {"time_pool": 1}, noise_seed=0) == ident
+    assert runcache.data_identity(clips.iloc[::-1], {"time_pool": 1}, noise_seed=0) == ident  # order-free
+    (tmp_path / "b.wav").write_bytes(b"1234")
+    changed = [runcache.data_identity(clips, {"time_pool": 1}, noise_seed=0),
+               runcache.data_identity(clips.assign(length=[10, 8]), {"time_pool": 1}, noise_seed=0),
+               runcache.data_identity(clips, {"time_pool": 32}, noise_seed=0),
+               runcache.data_identity(clips, {"time_pool": 1}, noise_seed=1)]
+    assert ident not in changed and len(set(changed)) == 4
