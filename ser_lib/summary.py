@@ -211,7 +211,9 @@ def wader_gap(records: list[dict]) -> list[str]:
             "full resolution (4000-step frames) not measured (hours per seed on CPU cores, see the README); "
             "with the original's reshape, ")
          + f"{pct(frame_wa('wader-as-published-pool32'))} ({pool('wader-as-published-pool32')}); transposed "
-         f"{pct(frame_wa('wader-seed'))} ({pool('wader-seed')}, `wader-seed`), "
+         + (f"{pct(frame_wa('wader-as-published-transpose'))} ({pool('wader-as-published-transpose')}, "
+            "`wader-as-published-transpose`) against " if "wader-as-published-transpose" in by else "")
+         + f"{pct(frame_wa('wader-seed'))} ({pool('wader-seed')}, `wader-seed`), "
          f"{pct(frame_wa('wader-seed-pool64'))} ({pool('wader-seed-pool64')}, `wader-seed-pool64`)."),
         f"**Leak**: splitting frames instead of clips (a stronger leak than the original's) gives "
         f"{pct(frame_wa('wader-seed-framesplit'))} evaluation-frame accuracy against {pct(frame_wa('wader-seed'))} "

@@ -198,6 +198,14 @@ def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
     text = "\n".join(summary.wader_gap(records + [adam]))
     assert "reach 74.8 % by the original's p > 0.5 reading" in text and "first ≥ 74 % at epoch 41" in text
     assert "evaluation frames stay at 25.4 % argmax" in text and "clip UA 34.5 %" in text
+    tr = {**records[0], "experiment": "wader-as-published-transpose", "frame_layout": "transpose",
+          "frame": {"wa": 0.19}}
+    both = summary.wader_gap(records + [tr])
+    reshape = next(line for line in both if line.startswith("**Reshape**"))
+    assert "reshape 21.0 % (full resolution, 1 seed), with the correct transpose 19.0 % (full resolution" in reshape
+    resolution = next(line for line in both if line.startswith("**Resolution**"))
+    assert "transposed 19.0 % (full resolution, 1 seed, `wader-as-published-transpose`) against" in resolution
+    assert "full resolution (4000-step frames) not measured" not in resolution
     table = summary.wader_table(records)
     assert list(table["experiment"]) == ["wader-as-published", "wader-seed-framesplit", "wader-actor"]
     assert table.loc[0, "train frames p>0.5 % (last)"] == "75.0" and table.loc[2, "clip UA %"] == "40.0 ± 5.0"
