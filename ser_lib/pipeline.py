@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from .config import CORPORA, PROJECT_ROOT, cache_dir, data_root
-from .sources import imported_modules as _imported_modules, module_closure
+from .sources import files_digest, imported_modules as _imported_modules, module_closure
 
 #: Keys every params file must set.
 REQUIRED = ("experiment", "notebook", "title", "corpus")
@@ -182,9 +182,7 @@ def fingerprint(exp: Experiment, *, lib_dir: Path, data_root_dir: Path, demo_siz
     # the parameters the run will use, not the file's bytes: a comment, or the demo block of a
     # real-data run, does not make an experiment stale
     h.update(json.dumps(experiment_parameters(exp, synthetic=not real), sort_keys=True, default=str).encode())
-    for path in notebook_modules(exp.notebook_path, lib_dir):
-        h.update(str(path.relative_to(lib_dir)).encode())
-        h.update(path.read_bytes())
+    h.update(files_digest(notebook_modules(exp.notebook_path, lib_dir), lib_dir).encode())
     h.update(f"{data_root_dir}|{real}|{demo_size if not real else ''}".encode())
     h.update(json.dumps(inputs or {}, sort_keys=True).encode())
     return h.hexdigest()

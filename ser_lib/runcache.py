@@ -149,7 +149,7 @@ def cached_run(compute, *, settings: dict, seed: int, fold: int, data: str, modu
         Everything the run's results depend on besides seed, fold, data and code.
     seed, fold : int
     data : str
-        Identity of the run's input data (e.g. the feature store's file name).
+        Identity of the run's input data (:func:`data_identity`).
     modules : iterable of str
         ``ser_lib`` modules that compute the run; the fingerprint of their sources and of the
         modules they import (:func:`ser_lib.sources.source_fingerprint`) is part of the key.

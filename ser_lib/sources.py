@@ -52,10 +52,15 @@ def module_closure(names, lib_dir: Path = LIB_DIR) -> list[Path]:
     return sorted(p for p in {lib_dir / "__init__.py", *(lib_dir / f"{n}.py" for n in seen)} if p.is_file())
 
 
+def files_digest(paths, lib_dir: Path = LIB_DIR) -> str:
+    """SHA-256 over the names (relative to ``lib_dir``) and bytes of ``paths``, in the given order."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(str(Path(path).relative_to(lib_dir)).encode())
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()
+
+
 def source_fingerprint(names, lib_dir: Path = LIB_DIR) -> str:
     """SHA-256 over the names and bytes of :func:`module_closure` (``names``)."""
-    h = hashlib.sha256()
-    for path in module_closure(names, lib_dir):
-        h.update(str(path.relative_to(lib_dir)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return files_digest(module_closure(names, lib_dir), lib_dir)
