@@ -210,6 +210,10 @@ def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
     assert list(table["experiment"]) == ["wader-as-published", "wader-seed-framesplit", "wader-actor"]
     assert table.loc[0, "train frames p>0.5 % (last)"] == "75.0" and table.loc[2, "clip UA %"] == "40.0 ± 5.0"
     assert table.loc[0, "peak RSS GB"] == 16.3 and table.loc[0, "wall s"] == 1.0
+    assert table.loc[0, "runs from records"] == "–"
+    resumed = {**records[0], "folds": [{"seed": 0, "fold": 0, "from cache": True},
+                                       {"seed": 1, "fold": 0, "from cache": False}]}
+    assert summary.wader_table([resumed]).loc[0, "runs from records"] == "1 of 2"
     sections = summary.report_sections(pd.DataFrame(), pd.DataFrame(), {}, wader=(lines, table))
     assert any(k.startswith("WaDER") for k in sections)
 
