@@ -1,12 +1,14 @@
 # Reproducible speech-emotion-recognition report.
-#   make report   execute every experiment notebook into reports/*.html (incremental)
+#   make report   with the corpora: execute every experiment notebook into reports/*.html (incremental);
+#                 without them: the real report from the committed results, then the synthetic demo in reports/demo/
 #   make test     run the test suite
-# Variables: DATA_ROOT (corpora folder, default data/), PYTHON (interpreter for the venv),
+# Variables: DATA_ROOT (corpora folder; unset: data/ if it holds a corpus, else the demo; set but empty of
+#            corpora: an error), PYTHON (interpreter for the venv),
 #            JOBS (experiments at once on a local Dask cluster, default auto: one per core within memory), SCHEDULER (tcp://host:8786).
 
 PYTHON    ?= python3
 VENV      ?= .venv
-DATA_ROOT ?= data
+DATA_ROOT ?=
 ONLY      ?=
 JOBS      ?= auto
 SCHEDULER ?=
@@ -18,10 +20,12 @@ export DATA_ROOT
 export TF_CPP_MIN_LOG_LEVEL = 3
 export PYTHONHASHSEED = 0
 
-.PHONY: help setup report test bench bench-demo lab data clean list
+.PHONY: help setup report pages demo test bench bench-demo lab data clean list
 
 help:
-	@echo "make report   build reports/index.html (DATA_ROOT=$(DATA_ROOT); demo corpus if absent)"
+	@echo "make report   build reports/index.html (DATA_ROOT=... for the real corpora; without: committed results + demo)"
+	@echo "make pages    only build the real report's pages from the committed results (about a minute, runs nothing)"
+	@echo "make demo     run every experiment on the synthetic demo corpus into reports/demo/ (git-ignored)"
 	@echo "make test     run the tests"
 	@echo "make bench    feature-extraction speed and memory; training speed and the projected CREMA-D run time"
 	@echo "make bench-demo  cold demo report at JOBS=auto (judged) and JOBS=1, and the warm no-op (about 20 min)"
@@ -41,7 +45,13 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 report: setup
-	$(PY) -m ser_lib.pipeline --data-root "$(DATA_ROOT)" --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER),) $(if $(ONLY),--only $(ONLY),)
+	$(PY) -m ser_lib.pipeline $(if $(DATA_ROOT),--data-root "$(DATA_ROOT)",) --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER),) $(if $(ONLY),--only $(ONLY),)
+
+pages: setup
+	$(PY) -m ser_lib.pipeline --pages
+
+demo: setup
+	$(PY) -m ser_lib.pipeline --demo --jobs $(JOBS) $(if $(ONLY),--only $(ONLY),)
 
 list: setup
 	@$(PY) -m ser_lib.pipeline --list
@@ -50,8 +60,8 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(PY) -m ser_lib.bench --data-root "$(DATA_ROOT)"
-	$(PY) -m ser_lib.bench --training --data-root "$(DATA_ROOT)"
+	$(PY) -m ser_lib.bench $(if $(DATA_ROOT),--data-root "$(DATA_ROOT)",)
+	$(PY) -m ser_lib.bench --training $(if $(DATA_ROOT),--data-root "$(DATA_ROOT)",)
 
 bench-demo: setup
 	$(PY) -m ser_lib.bench_demo
@@ -60,7 +70,8 @@ lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
 data: setup
-	$(PY) -m ser_lib.download --dest "$(DATA_ROOT)"
+	$(PY) -m ser_lib.download --dest "$(or $(DATA_ROOT),data)"
 
 clean:
-	rm -rf reports/*.html reports/*.ipynb reports/.stamps reports/figures reports/models .cache .pytest_cache
+	rm -rf reports/*.html reports/*.ipynb reports/.stamps reports/figures reports/models reports/records reports/demo \
+	       reports/logs reports/predictions .cache .pytest_cache

@@ -43,7 +43,7 @@ def timed_pipeline(reports_dir: Path, cache: Path, *, jobs: int, log: Path, extr
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     missing = Path(tempfile.gettempdir()) / "ser-bench-demo-no-corpora"
-    cmd = [sys.executable, "-m", "ser_lib.pipeline", "--data-root", str(missing), "--reports-dir", str(reports_dir),
+    cmd = [sys.executable, "-m", "ser_lib.pipeline", "--demo", "--reports-dir", str(reports_dir),
            "--cache", str(cache), "--jobs", str(jobs), *(extra or [])]
     env = {**os.environ, "DATA_ROOT": str(missing)}
     env.pop("SER_CACHE", None)

@@ -144,10 +144,18 @@ def _pct(value, std=None) -> str:
     return format_score(value, std)
 
 
-def _row(r: dict, reports_dir: Path) -> list[str]:
+def _row(r: dict, reports_dir: Path, records_dir: str | None = None) -> list[str]:
     page = f"{r['experiment']}.html"
     name = html.escape(r.get("title") or r["experiment"])
-    link = f'<a href="{html.escape(page)}">{name}</a>' if (reports_dir / page).is_file() else name
+    record_page = f"{records_dir}/{page}" if records_dir else None
+    if (reports_dir / page).is_file():
+        link = f'<a href="{html.escape(page)}">{name}</a>'
+        if record_page and (reports_dir / record_page).is_file():
+            link += f' <small>(<a href="{html.escape(record_page)}">record</a>)</small>'
+    elif record_page and (reports_dir / record_page).is_file():
+        link = f'<a href="{html.escape(record_page)}">{name}</a>'
+    else:
+        link = name
     other = r.get("other_normalisation") or {}
     norm = r.get("normalisation") or "–"
     if other.get("ua") is not None:
@@ -166,9 +174,16 @@ def _table(header, rows) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
 
 
-def build_index(reports_dir: str | Path, *, title: str = "Speech emotion recognition report") -> Path:
+def build_index(reports_dir: str | Path, *, title: str = "Speech emotion recognition report",
+                records_dir: str | None = None, demo_index: str | None = None,
+                results_page: str | None = None) -> Path:
     """Write ``<reports_dir>/index.html``: the findings and a chart first (:mod:`ser_lib.frontpage`),
-    then every experiment with its headline numbers, grouped in the report's sections."""
+    then every experiment with its headline numbers, grouped in the report's sections.
+
+    ``records_dir``: folder (relative to ``reports_dir``) of the pages built from the records
+    (:mod:`ser_lib.recordpage`), linked where no executed notebook page exists. ``demo_index``:
+    link to the synthetic demo's index, shown apart as a pipeline check. ``results_page``: link
+    to ``RESULTS.md`` rendered as HTML."""
     reports_dir = Path(reports_dir)
     records = read_metrics(reports_dir)
     synthetic = any(r["data"] == "synthetic" for r in records)
@@ -195,9 +210,25 @@ def build_index(reports_dir: str | Path, *, title: str = "Speech emotion recogni
                  *(_pct(p[k]["ua"], p[k].get("ua_std")) if k in p else "–" for k in ("seed", "actor")),
                  f"{100 * (p['seed']['ua'] - p['actor']['ua']):+.1f}" if {"seed", "actor"} <= set(p) else "–"]
                 for p in pairs])
-        body += _table(header, [_row(r, reports_dir) for r in members])
+        body += _table(header, [_row(r, reports_dir, records_dir) for r in members])
         sections.append(f'<h2 id="{anchor}">{html.escape(section)}</h2>\n{body}')
     banner = (f'<div class="banner">{html.escape(SYNTHETIC_BANNER)}</div>' if synthetic else "")
+    if not records:
+        banner += ("<p>No metrics records in this folder yet: run <code>make report</code> with the corpora "
+                   "(<code>DATA_ROOT=...</code>).</p>")
+    real = [r for r in records if r["data"] == "real"]
+    when = sorted(str(r.get("finished", "")) for r in real if r.get("finished"))
+    provenance = (f'<p class="provenance">Real data: {len(real)} experiment records computed on the real corpora '
+                  f"between {html.escape(when[0][:10])} and {html.escape(when[-1][:10])}"
+                  + (f'; every table of the summary: <a href="{html.escape(results_page)}">RESULTS</a>' if results_page else "")
+                  + ".</p>") if real and when and not synthetic else ""
+    summary_rec = next((r for r in records if isinstance(r.get("findings"), list) and r["findings"]), None)
+    stated = ("<ul>" + "".join(f"<li>{html.escape(str(f))}</li>" for f in summary_rec["findings"]) + "</ul>"
+              if summary_rec else "")
+    demo = (f'<h2 id="demo">Pipeline check (synthetic demo)</h2><p class="demo">The same pipeline run on the built-in '
+            f'<b>synthetic</b> corpus, to check that every notebook runs: <a href="{html.escape(demo_index)}">demo '
+            "pages</a>. Their numbers say nothing about emotion in real speech and are not part of this report.</p>"
+            if demo_index else "")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -206,6 +237,8 @@ table {{ border-collapse: collapse; margin-bottom: 1em; }} td, th {{ border: 1px
 th {{ background: #eee; }}
 .banner {{ background: #b00020; color: white; padding: 12px; font-weight: bold; }}
 #chart {{ max-width: 100%; }} nav a {{ margin-right: 1em; }}
+.provenance {{ background: #eef5ee; padding: 8px 12px; border-left: 4px solid #2e7d32; }}
+.demo {{ background: #fff3e0; padding: 8px 12px; border-left: 4px solid #e65100; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 {banner}
@@ -213,16 +246,18 @@ th {{ background: #eee; }}
 <p>Per corpus, under actor-disjoint folds (no speaker in both training and test), UA = mean
 per-class recall in percent, mean ± std over folds. <i>speaker</i> normalisation uses several
 recordings of each speaker together (transductive); <i>global</i> needs one recording only.</p>
+{provenance}
 {top}
+{stated}
 {chart_html}
 <nav>{' '.join(toc)}</nav>
 {chr(10).join(sections)}
 <p>Each row is one experiment run: its page shows parameters, figures and tables. Figures are
 percent; "a ± b" is mean ± standard deviation over folds. WA = accuracy over clips,
 UA = mean per-class recall. Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>
+{demo}
 </body></html>
 """
-    out = reports_dir / "index.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page)
-    return out
+    from .report import write_atomic
+
+    return write_atomic(reports_dir / "index.html", page)

@@ -154,6 +154,58 @@ def _has_real_data(corpus: str, root: Path) -> bool:
     return corpus not in CORPORA or bool(index_audio(root / corpus)[0])
 
 
+def corpora_found(root: Path) -> list[str]:
+    """The corpora (of :data:`ser_lib.config.CORPORA`) that hold audio under ``root``."""
+    return [c for c in CORPORA if _has_real_data(c, Path(root))]
+
+
+def corpora_needed(exp: Experiment) -> list[str]:
+    """The corpora an experiment reads: its ``corpus`` and, for cross-corpus runs, ``source_corpus``."""
+    return [c for c in dict.fromkeys([exp.params.get("corpus"), exp.params.get("source_corpus")]) if c in CORPORA]
+
+
+def check_corpus_sizes(root: Path, exps: list[Experiment]) -> None:
+    """Refuse, in one line, a corpus folder too small for the experiments' folds: each corpus must
+    hold every emotion of its label set and more actors than the largest ``n_folds`` asked of it
+    (one fold's test actors, plus validation actors drawn from the training actors)."""
+    from .config import CORPUS_EMOTIONS
+    from .corpus import corpus_table
+
+    for corpus in corpora_found(root):
+        mine = [e for e in exps if corpus in corpora_needed(e)]
+        if not mine:
+            continue
+        folds = max(int(e.params.get("n_folds", 5) or 5) for e in mine)
+        clips, _ = corpus_table(corpus, root / corpus)
+        actors = clips["actor"].nunique() if len(clips) else 0
+        missing = sorted(set(CORPUS_EMOTIONS[corpus]) - set(clips["emotion"] if len(clips) else []))
+        if actors < folds + 2 or missing:
+            raise NoCorpusError(f"error: {root / corpus} holds {len(clips)} usable clips of {actors} actors"
+                                + (f", no clip of {', '.join(missing)}" if missing else "")
+                                + f": too small for {folds} actor-disjoint folds with validation actors (needs every "
+                                f"emotion and at least {folds + 2} actors; the full corpus has them)")
+
+
+class NoCorpusError(SystemExit):
+    """A corpus location was given but holds no corpus (the message names what was looked for)."""
+
+
+def check_data_root(root: Path) -> list[str]:
+    """The corpora under an explicitly given ``root``; raises :class:`NoCorpusError` when there is none.
+
+    A given ``DATA_ROOT`` that holds no corpus is a mistake (a typo, an unmounted disk), never a
+    reason to fall back silently to the synthetic demo."""
+    from .config import AUDIO_EXTENSIONS
+
+    found = corpora_found(root)
+    if not found:
+        looked = ", ".join(str(root / c) for c in CORPORA)
+        raise NoCorpusError(f"error: DATA_ROOT={root} holds no corpus: looked for audio files "
+                            f"({', '.join(AUDIO_EXTENSIONS)}) under {looked}. Fix DATA_ROOT, run `make data`, "
+                            "or run the synthetic demo with `make demo`.")
+    return found
+
+
 def notebook_modules(notebook_path: str | Path, lib_dir: Path) -> list[Path]:
     """The ``ser_lib`` source files a notebook depends on: the modules its code cells import,
     and every module those import, transitively (plus the package's ``__init__.py``).
@@ -236,7 +288,9 @@ def export_html(ipynb: str | Path, html_path: str | Path) -> Path:
     nb = nbformat.read(str(ipynb), as_version=4)
     clean_stderr(nb)
     body, _ = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)]).from_notebook_node(nb)
-    Path(html_path).write_text(body)
+    from .report import write_atomic
+
+    write_atomic(html_path, body)
     return Path(html_path)
 
 
@@ -299,7 +353,9 @@ def record_effective_params(metrics_path: Path, params: dict) -> None:
         return
     record = json.loads(metrics_path.read_text())
     record["effective_params"] = {k: v for k, v in params.items() if k not in INJECTED}
-    metrics_path.write_text(json.dumps(record, indent=1, default=str) + "\n")
+    from .report import write_atomic
+
+    write_atomic(metrics_path, json.dumps(record, indent=1, default=str) + "\n")
 
 
 @contextlib.contextmanager
@@ -365,7 +421,7 @@ def _dask_client(jobs: int, scheduler: str | None):
     except ImportError as exc:  # pragma: no cover - pinned in requirements.txt
         raise SystemExit("parallel runs need dask[distributed] (pip install -r requirements.txt)") from exc
     if scheduler:
-        return Client(scheduler), None
+        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S), None
     import dask
 
     # Each task is a whole experiment (seconds to hours) that runs in a kernel subprocess: the
@@ -377,8 +433,10 @@ def _dask_client(jobs: int, scheduler: str | None):
                      "distributed.admin.system-monitor.interval": "5s",
                      "distributed.admin.system-monitor.gil.enabled": False,
                      "distributed.worker.memory.monitor-interval": "1s", "distributed.scheduler.work-stealing": False})
+    # loopback only: the embedded cluster runs arbitrary code for whoever reaches it, so it never
+    # listens on a network interface (tested)
     cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=50)
+                           silence_logs=50, host="127.0.0.1")
     return Client(cluster), cluster
 
 
@@ -482,8 +540,14 @@ def _log_outcome(outcome: Outcome, log) -> None:
 def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
             data_root_dir: Path | None = None, cache: Path | None = None, demo_size: str = "demo",
             only: list[str] | None = None, force: bool = False, overrides: dict | None = None,
-            jobs: int = 1, scheduler: str | None = None, log=print) -> list[str]:
+            jobs: int = 1, scheduler: str | None = None, demo: bool | None = None, log=print) -> list[str]:
     """Run every stale experiment, then rebuild the index. Returns the failed experiments.
+
+    ``demo``: run on the synthetic demo corpus (default: when ``data_root_dir`` holds no corpus).
+    A demo run writes everything under ``<reports_dir>/demo/`` (git-ignored) and its notebooks see
+    no corpus; the committed real results in ``reports_dir`` are only read, to rebuild the real
+    report (:func:`ser_lib.recordpage.build_real_report`), which links the demo pages as a pipeline
+    check. A real run skips (and names) the experiments whose corpus is absent.
 
     ``overrides`` (``--set key=value``) replaces a parameter in every experiment whose notebook
     has it, e.g. ``{"epochs": 1}`` for a quick smoke run; it is part of the fingerprint.
@@ -494,9 +558,10 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
     paths. The summary runs last, after every experiment it reads. A failed experiment (or a dead
     worker) is reported with its log; the others finish and keep their results.
     """
-    from .frontpage import build_index
+    from .recordpage import build_real_report
+    from .report import output_dir, write_atomic
 
-    reports_dir = Path(reports_dir or project / "reports").resolve()
+    real_reports = Path(reports_dir or project / "reports").resolve()
     data_root_dir = data_root(data_root_dir)
     cache = cache_dir(cache)
     exps = load_experiments(project / "params", project / "notebooks")
@@ -507,8 +572,29 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
         exps = [e for e in exps if e.name in only]
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    stamps = reports_dir / ".stamps"
-    stamps.mkdir(parents=True, exist_ok=True)
+    found = corpora_found(data_root_dir)
+    if demo is None:
+        demo = not found
+    reports_dir = output_dir(real_reports, demo)
+    if demo:
+        # the demo's notebooks must not find a corpus, even when --demo is asked beside a real DATA_ROOT
+        data_root_dir = cache / "demo-data-root"
+        data_root_dir.mkdir(parents=True, exist_ok=True)
+        log(f"SYNTHETIC DEMO: no real corpus is used; every number below is synthetic and goes to "
+            f"{reports_dir} (git-ignored); the committed real results in {real_reports} are not touched")
+    else:
+        absent = [e for e in exps if set(corpora_needed(e)) - set(found)]
+        for e in absent:
+            log(f"  skipped     {e.name}  (needs {', '.join(sorted(set(corpora_needed(e)) - set(found)))}, "
+                f"not under {data_root_dir})")
+        exps = [e for e in exps if e not in absent]
+    try:
+        stamps = reports_dir / ".stamps"
+        stamps.mkdir(parents=True, exist_ok=True)
+        _check_writable(reports_dir)
+    except OSError as exc:
+        raise ReportsDirError(f"error: cannot write the reports folder {reports_dir}: "
+                              f"{exc.strerror or exc}") from None
     log(f"DATA_ROOT={data_root_dir}  reports={reports_dir}  experiments={len(exps)}"
         + (f"  jobs={jobs}" if jobs > 1 else "") + (f"  scheduler={scheduler}" if scheduler else ""))
     common = dict(reports_dir=reports_dir, data_root_dir=data_root_dir, cache=cache, demo_size=demo_size,
@@ -521,7 +607,7 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
             inputs = {p.name: p.stat().st_mtime_ns for p in sorted((reports_dir / "metrics").glob("*.json"))
                       if p.stem != exp.name}
         inputs = {**(inputs or {}), "overrides": applicable(exp, overrides)}
-        real = _has_real_data(exp.params["corpus"], data_root_dir)
+        real = not demo
         fp = fingerprint(exp, lib_dir=project / "ser_lib", data_root_dir=data_root_dir,
                          demo_size=demo_size, inputs=inputs, real=real)
         done = ((stamps / f"{exp.name}.sha256").is_file() and (stamps / f"{exp.name}.sha256").read_text() == fp
@@ -535,7 +621,7 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
     def record(exp, fp, outcome):
         stamp = stamps / f"{exp.name}.sha256"
         if outcome.ok:
-            stamp.write_text(fp)
+            write_atomic(stamp, fp)
         else:
             stamp.unlink(missing_ok=True)
 
@@ -564,16 +650,111 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
             record(e, fp, outcome)
             if not outcome.ok:
                 failed.append(outcome.name)
-    index = build_index(reports_dir)
+    if demo:
+        index = build_real_report(real_reports, demo_dir=reports_dir)
+        log(f"demo pages (pipeline check, SYNTHETIC numbers): {reports_dir / 'index.html'}")
+    else:
+        index = build_real_report(real_reports)
     log(f"index: {index}")
     return sorted(failed)
+
+
+class ReportsDirError(SystemExit):
+    """The reports folder cannot be written (read-only, full, not a folder)."""
+
+
+def _check_writable(folder: Path) -> None:
+    probe = folder / f".write-probe-{os.getpid()}"
+    probe.write_text("")
+    probe.unlink()
+
+
+def parse_overrides(items: list[str], exps: list[Experiment]) -> dict:
+    """``--set KEY=VALUE`` items → overrides, checked: every key must be a parameter of at least one
+    notebook of ``exps`` (the message lists them), every value plain YAML (a scalar, or a list or
+    mapping of plain values; no tags, no broken syntax).
+
+    Raises
+    ------
+    ParamsError
+        One line naming the item and what is wrong.
+    """
+    known = sorted({name for e in exps for name in notebook_parameters(e.notebook_path)} - set(INJECTED))
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ParamsError(f"--set expects KEY=VALUE, got {item!r}")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        if key in INJECTED or key in REQUIRED:
+            raise ParamsError(f"--set {key}: set by the pipeline or the params file, not on the command line")
+        if key not in known:
+            import difflib
+
+            near = difflib.get_close_matches(key, known, n=3)
+            raise ParamsError(f"--set {key}: no notebook of these experiments has a parameter {key!r}"
+                              + (f" (did you mean {', '.join(near)}?)" if near else "")
+                              + f"; their parameters: {', '.join(known)}")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ParamsError(f"--set {key}: {text!r} is not plain YAML ({first})") from None
+        if not _plain(value):
+            raise ParamsError(f"--set {key}: {text!r} is not a plain YAML value (scalars, lists and mappings only)")
+        out[key] = value
+    return out
+
+
+def _plain(value) -> bool:
+    import datetime as _dt
+
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return False
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, (str, int)) and _plain(v) for k, v in value.items())
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+#: Seconds to wait for an external Dask scheduler before giving up.
+SCHEDULER_TIMEOUT_S = 10
+
+
+def check_scheduler(address: str, *, timeout: float = SCHEDULER_TIMEOUT_S) -> None:
+    """Fail in about ``timeout`` seconds, with one line, when no Dask scheduler answers at ``address``."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
+        raise SchedulerError(f"error: SCHEDULER={address!r} is not a Dask address (tcp://host:8786 or tls://host:8786)")
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 8786), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise SchedulerError(f"error: no Dask scheduler answers at {address} within {timeout:.0f} s "
+                             f"({exc.strerror or type(exc).__name__}); start one with `dask scheduler`, or unset SCHEDULER "
+                             "to run on this machine") from None
+
+
+class SchedulerError(SystemExit):
+    """No Dask scheduler at the given address."""
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ser_lib.pipeline", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these experiments")
     parser.add_argument("--force", action="store_true", help="re-run even if up to date")
-    parser.add_argument("--data-root", default=None, help="corpora folder (default $DATA_ROOT or data/)")
+    parser.add_argument("--data-root", default=None,
+                        help="corpora folder (default $DATA_ROOT; when neither is given, data/ if it holds a corpus, "
+                             "else the synthetic demo). A folder given here that holds no corpus is an error.")
+    parser.add_argument("--demo", action="store_true",
+                        help="run on the synthetic demo corpus into reports/demo/ (git-ignored), whatever DATA_ROOT says")
+    parser.add_argument("--pages", action="store_true",
+                        help="run nothing: build reports/index.html and one page per experiment from the committed "
+                             "real results (seconds)")
     parser.add_argument("--reports-dir", default=None, help="output folder (default reports/)")
     parser.add_argument("--cache", default=None, help="derived-data folder (default $SER_CACHE or .cache/)")
     parser.add_argument("--demo-size", default=os.environ.get("SER_DEMO_SIZE", "demo"),
@@ -587,22 +768,45 @@ def main(argv=None) -> int:
                         help="address of an existing Dask scheduler (tcp://host:8786) to send the experiments to")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        if "=" not in item:
-            parser.error(f"--set expects KEY=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        overrides[key] = yaml.safe_load(value)
-    if args.list:
-        for e in load_experiments(PROJECT_ROOT / "params", PROJECT_ROOT / "notebooks"):
-            print(f"{e.name:32s} {e.notebook:16s} {e.params['title']}")
-        return 0
     try:
-        failed = run_all(reports_dir=args.reports_dir and Path(args.reports_dir), data_root_dir=args.data_root,
-                         cache=args.cache, demo_size=args.demo_size, only=args.only, force=args.force,
-                         overrides=overrides, jobs=args.jobs, scheduler=args.scheduler)
+        exps = load_experiments(PROJECT_ROOT / "params", PROJECT_ROOT / "notebooks")
+        if args.list:
+            for e in exps:
+                print(f"{e.name:32s} {e.notebook:16s} {e.params['title']}")
+            return 0
+        reports = Path(args.reports_dir) if args.reports_dir else PROJECT_ROOT / "reports"
+        if args.pages:
+            from .recordpage import build_real_report
+
+            print(f"index: {build_real_report(reports.resolve())}  (from the committed real results; nothing was run)")
+            return 0
+        selected = [e for e in exps if not args.only or e.name in args.only]
+        overrides = parse_overrides(args.set, selected or exps)
+        given = args.data_root if args.data_root not in (None, "") else (os.environ.get("DATA_ROOT") or None)
+        demo = True if args.demo else None
+        if given and not args.demo:
+            check_data_root(data_root(given))
+            check_corpus_sizes(data_root(given), selected)
+            demo = False
+        elif not args.demo and not corpora_found(data_root(None)):
+            print(f"No corpus location given (DATA_ROOT unset) and no corpus under {data_root(None)}: "
+                  "the report pages are built from the committed real results, and the pipeline is checked on the "
+                  "SYNTHETIC demo corpus (its pages go to reports/demo/).", flush=True)
+        if args.scheduler:
+            check_scheduler(args.scheduler)
+        failed = run_all(reports_dir=reports, data_root_dir=given, cache=args.cache, demo_size=args.demo_size,
+                         only=args.only, force=args.force, overrides=overrides, jobs=args.jobs,
+                         scheduler=args.scheduler, demo=demo)
     except ParamsError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # NoCorpusError, ReportsDirError, SchedulerError, unknown --only names
+        if isinstance(exc.code, str):
+            print(exc.code if exc.code.startswith("error:") else f"error: {exc.code}", file=sys.stderr)
+            return 2
+        raise
+    except OSError as exc:  # a full disk or a folder that vanished while writing
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     if failed:
         print(f"{len(failed)} experiment(s) failed: {', '.join(failed)}", file=sys.stderr)

@@ -31,6 +31,45 @@ SYNTHETIC_BANNER = (
 )
 
 
+#: Sub-folder of the reports folder that receives every output of a synthetic (demo) run, so that a
+#: demo never replaces the committed real results (``reports/metrics``, ``RESULTS.md``, ``runs``).
+DEMO_DIR = "demo"
+
+
+def output_dir(reports_dir: str | Path, synthetic: bool) -> Path:
+    """Where a run writes: ``reports_dir`` for real data, ``reports_dir/demo`` for synthetic data.
+
+    Idempotent: a folder already named ``demo`` is kept, so the pipeline can pass the demo folder
+    itself. A notebook opened in JupyterLab and run with its defaults on a machine without the
+    corpora therefore writes into the git-ignored ``reports/demo/``.
+
+    Examples
+    --------
+    >>> output_dir("reports", True).as_posix(), output_dir("reports", False).as_posix()
+    ('reports/demo', 'reports')
+    >>> output_dir("reports/demo", True).as_posix()
+    'reports/demo'
+    """
+    reports_dir = Path(reports_dir)
+    if synthetic and reports_dir.name != DEMO_DIR:
+        return reports_dir / DEMO_DIR
+    return reports_dir
+
+
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so that
+    a reader never sees a half-written file (an interrupted run leaves the old file or none)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process and its finished children, in MB."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -65,7 +104,9 @@ class Run:
     synthetic : bool
         Whether the data is the synthetic demo corpus.
     reports_dir : path
-        Report folder; the metrics go to ``<reports_dir>/metrics/<experiment>.json``.
+        Report folder; the metrics go to ``<reports_dir>/metrics/<experiment>.json``. On synthetic
+        data everything goes to ``<reports_dir>/demo/`` instead (:func:`output_dir`): use
+        :attr:`reports_dir` of the run, not the parameter, for every file the notebook writes.
     params : dict, optional
         The run's parameters, stored in the metrics file.
     """
@@ -79,7 +120,7 @@ class Run:
         self.protocol = protocol
         self.synthetic = bool(synthetic)
         self.title = title or experiment
-        self.reports_dir = Path(reports_dir)
+        self.reports_dir = output_dir(reports_dir, self.synthetic)
         self.params = dict(params or {})
         self.started = time.time()
 
@@ -139,8 +180,7 @@ class Run:
         if extra:
             record.update(extra)
         record = _jsonable(record)
-        self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
-        self.metrics_path.write_text(json.dumps(record, indent=1) + "\n")
+        write_atomic(self.metrics_path, json.dumps(record, indent=1, allow_nan=False) + "\n")
         return record
 
 

@@ -27,11 +27,11 @@ def test_two_jobs_give_the_same_metrics_as_one(tiny_root, tiny_cache, tmp_path):
     logs = {}
     for jobs in (1, 2):
         lines = []
-        failed = pipeline.run_all(reports_dir=tmp_path / f"r{jobs}", data_root_dir=tiny_root, cache=tiny_cache,
+        failed = pipeline.run_all(reports_dir=tmp_path / f"r{jobs}" / "demo", data_root_dir=tiny_root, cache=tiny_cache,
                                   demo_size="tiny", only=only, jobs=jobs, log=lines.append)
         assert failed == []
         logs[jobs] = lines
-    assert _metrics(tmp_path / "r1") == _metrics(tmp_path / "r2") and len(_metrics(tmp_path / "r1")) == 2
+    assert _metrics(tmp_path / "r1" / "demo") == _metrics(tmp_path / "r2" / "demo") and len(_metrics(tmp_path / "r1" / "demo")) == 2
     assert any("jobs=2" in ln for ln in logs[2])
     assert any(ln.strip().startswith("progress    2 done, 0 running, 0 waiting, 0 failed") for ln in logs[2])
 
@@ -62,17 +62,17 @@ def test_a_failure_and_a_dead_worker_stay_local_and_rerun_next_time(tiny_root, t
     nbformat.write(killer, project / "notebooks" / "killer.ipynb")
     _params(project, "dies", notebook="killer")
     lines = []
-    failed = pipeline.run_all(project=project, reports_dir=tmp_path / "r", data_root_dir=tiny_root, cache=tiny_cache,
+    failed = pipeline.run_all(project=project, reports_dir=tmp_path / "demo", data_root_dir=tiny_root, cache=tiny_cache,
                               demo_size="tiny", jobs=2, log=lines.append)
     assert failed == ["broken", "dies"]
-    assert (tmp_path / "r" / "metrics" / "good.json").is_file()
+    assert (tmp_path / "demo" / "metrics" / "good.json").is_file()
     text = "\n".join(lines)
     assert "FAILED      dies" in text and "worker lost" in text and "reports/logs/dies.log" in text
     assert "FAILED      broken" in text and "reports/logs/broken.log" in text
     _params(project, "broken", corpus="ravdess", n_audio=1)  # fixed
     (project / "params" / "dies.yaml").unlink()
     lines = []
-    failed = pipeline.run_all(project=project, reports_dir=tmp_path / "r", data_root_dir=tiny_root, cache=tiny_cache,
+    failed = pipeline.run_all(project=project, reports_dir=tmp_path / "demo", data_root_dir=tiny_root, cache=tiny_cache,
                               demo_size="tiny", jobs=2, log=lines.append)
     assert failed == []
     assert any("up to date  good" in ln for ln in lines) and any("done        broken" in ln for ln in lines)
@@ -163,11 +163,11 @@ def test_experiments_go_to_an_existing_scheduler(tiny_root, tiny_cache, tmp_path
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=50) as cluster:
         lines = []
-        failed = pipeline.run_all(project=project, reports_dir=tmp_path / "r", data_root_dir=tiny_root,
+        failed = pipeline.run_all(project=project, reports_dir=tmp_path / "demo", data_root_dir=tiny_root,
                                   cache=tiny_cache, demo_size="tiny", scheduler=cluster.scheduler_address,
                                   log=lines.append)
         assert failed == []
-        assert json.loads((tmp_path / "r" / "metrics" / "remote.json").read_text())["experiment"] == "remote"
+        assert json.loads((tmp_path / "demo" / "metrics" / "remote.json").read_text())["experiment"] == "remote"
         assert any(ln.strip().startswith("done        remote") for ln in lines)
         assert any(ln.strip().startswith("progress    1 done") for ln in lines)  # through Dask, not in-process
         with Client(cluster.scheduler_address) as client:  # still up after the pipeline disconnected
@@ -196,10 +196,10 @@ def test_an_experiment_that_runs_alone_starts_after_the_parallel_ones(tiny_root,
         _params(project, name, n_audio=1)
     monkeypatch.setattr(pipeline, "runs_alone", lambda exp, real: exp.name == "big")
     lines = []
-    failed = pipeline.run_all(project=project, reports_dir=tmp_path / "r", data_root_dir=tiny_root, cache=tiny_cache,
+    failed = pipeline.run_all(project=project, reports_dir=tmp_path / "demo", data_root_dir=tiny_root, cache=tiny_cache,
                               demo_size="tiny", jobs=2, log=lines.append)
     assert failed == []
-    assert all((tmp_path / "r" / "metrics" / f"{n}.json").is_file() for n in ("one", "two", "big"))
+    assert all((tmp_path / "demo" / "metrics" / f"{n}.json").is_file() for n in ("one", "two", "big"))
     text = "\n".join(lines)
     assert "alone       big" in text
     # the two others went through Dask side by side; the big one started only after both finished

@@ -131,11 +131,15 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     from ser_lib.predict import DEFAULT_MODEL
 
     shipped = DEFAULT_MODEL.with_suffix(".npz").read_bytes()
-    cmd = [sys.executable, "-m", "ser_lib.pipeline", "--data-root", str(tiny_root), "--reports-dir", str(reports),
+    cmd = [sys.executable, "-m", "ser_lib.pipeline", "--demo", "--reports-dir", str(reports),
            "--cache", str(tiny_cache), "--demo-size", "tiny", "--only", *SMOKE,
            "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "augment=true", "n_repeats=1"]
     done = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=2700)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "SYNTHETIC DEMO" in done.stdout  # the console says the numbers are synthetic
+    assert not (reports / "metrics").exists() and not (reports / "RESULTS.md").exists()  # nothing real touched
+    assert 'href="demo/index.html"' in (reports / "index.html").read_text()  # the real index links the demo apart
+    reports = reports / "demo"
     index = (reports / "index.html").read_text()
     for name in SMOKE:
         html = (reports / f"{name}.html").read_text()
@@ -179,11 +183,11 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
 def test_failing_experiment_does_not_stop_the_others(fake_project, tiny_root, tiny_cache, tmp_path):
     write_params(fake_project, "broken", corpus="nonexistent-corpus")
     (fake_project / "ser_lib").mkdir()
-    failed = pipeline.run_all(project=fake_project, reports_dir=tmp_path / "r", data_root_dir=tiny_root,
+    failed = pipeline.run_all(project=fake_project, reports_dir=tmp_path / "demo", data_root_dir=tiny_root,
                               cache=tiny_cache, demo_size="tiny", log=lambda *a: None)
     assert failed == ["broken"]
-    assert (tmp_path / "r" / "broken.html").is_file() and (tmp_path / "r" / "index.html").is_file()
-    assert (tmp_path / "r" / "logs" / "broken.log").is_file()
+    assert (tmp_path / "demo" / "broken.html").is_file() and (tmp_path / "demo" / "index.html").is_file()
+    assert (tmp_path / "demo" / "logs" / "broken.log").is_file()
 
 
 def test_stderr_to_catches_child_processes_and_restores(tmp_path, capfd):

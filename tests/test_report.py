@@ -10,7 +10,9 @@ def test_run_finish_writes_required_keys(tmp_path):
     rec = run.finish(n_test_clips=10, scores={"wa": 0.5, "ua": 0.4, "macro_f1": 0.3, "weighted_f1": 0.35,
                                               "wa_std": 0.1, "chance": {"ua": 1 / 6}},
                      reference={"source": "paper", "wa": 0.46})
-    on_disk = json.loads((tmp_path / "metrics" / "exp-a.json").read_text())
+    assert not (tmp_path / "metrics").exists()  # synthetic results never land beside the real ones
+    assert run.reports_dir == tmp_path / "demo"
+    on_disk = json.loads((tmp_path / "demo" / "metrics" / "exp-a.json").read_text())
     assert on_disk == rec
     for key in report.REQUIRED_KEYS:
         assert key in on_disk
@@ -40,9 +42,9 @@ def test_build_index(tmp_path):
     page = frontpage.build_index(tmp_path).read_text()
     assert '<a href="exp-real.html">Real one</a>' in page and "50.0" in page and "25.0" in page
     assert "SYNTHETIC" not in page
-    report.Run("exp-syn", "ravdess", "actor", synthetic=True, reports_dir=tmp_path).finish(
+    report.Run("exp-syn", "ravdess", "actor", synthetic=True, reports_dir=tmp_path / "demo").finish(
         n_test_clips=3, scores={"wa": 0.5, "wa_std": 0.05})
-    page = frontpage.build_index(tmp_path).read_text()
+    page = frontpage.build_index(tmp_path / "demo").read_text()
     assert "SYNTHETIC DEMO DATA" in page and "50.0 ± 5.0" in page
 
 
@@ -72,3 +74,23 @@ def test_the_schema_refuses_a_broken_record():
     for bad in ({**good, "ua": 50.0}, {**good, "protocol": "random"}, {k: v for k, v in good.items() if k != "wa"}):
         with pytest.raises(jsonschema.ValidationError):
             check_metrics_schema(bad)
+
+
+def test_metrics_are_written_atomically_and_never_as_nan(tmp_path, monkeypatch):
+    run = report.Run("e", "crema-d", "actor", synthetic=False, reports_dir=tmp_path)
+    rec = run.finish(n_test_clips=3, scores={"wa": float("nan"), "ua": 0.5})
+    text = (tmp_path / "metrics" / "e.json").read_text()
+    assert rec["wa"] is None and "NaN" not in text
+    json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))  # strict JSON
+    assert not list((tmp_path / "metrics").glob(".*tmp"))
+    # an interrupted write leaves the old record, not half a file
+    import os
+
+    def boom(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        run.finish(n_test_clips=3, scores={"wa": 0.9})
+    assert json.loads((tmp_path / "metrics" / "e.json").read_text())["ua"] == 0.5
+    assert not list((tmp_path / "metrics").glob(".*tmp"))
