@@ -41,6 +41,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps silero-vad==6.2.3  # its ONNX model only (ser_lib.vad); not PyTorch
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 

@@ -1,9 +1,12 @@
-"""``python -m ser_lib predict AUDIO [AUDIO ...] [--model PATH] [--same-speaker] [--json]``."""
+"""``python -m ser_lib predict AUDIO [AUDIO ...] [--model PATH] [--same-speaker] [--json]``.
+
+Exit codes: 0 every file was judged; 1 some files were refused (each with its one-line reason:
+unreadable, no speech detected, too little speech, a duplicate or a degenerate ``--same-speaker``
+batch); 2 a usage or model error (bad arguments, a missing, damaged or tampered model)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 
@@ -17,21 +20,21 @@ def main(argv=None) -> int:
                         "(default: $SER_MODEL, else the shipped CREMA-D openSMILE model)")
     p.add_argument("--same-speaker", action="store_true",
                    help="the files are recordings of ONE speaker: normalise them together (per-speaker "
-                        "normalisation, as in the report's per-speaker figures); needs 2 or more files")
+                        "normalisation, as in the report's per-speaker figures); needs 4 or more distinct files")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
 
     from .bundle import BundleError
-    from .predict import ModelNotFoundError, format_table, predict
+    from .predict import ModelNotFoundError, format_table, predict, to_json
 
     try:
         results = predict(args.audio, model_path=args.model, same_speaker=args.same_speaker)
-    except (ModelNotFoundError, BundleError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ModelNotFoundError, BundleError, ValueError, OSError) as exc:
+        print(f"error: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}", file=sys.stderr)
         return 2
     for warning in sorted({r["warning"] for r in results if "warning" in r}):
         print(warning, file=sys.stderr)
-    print(json.dumps(results, indent=1) if args.json else format_table(results))
+    print(to_json(results) if args.json else format_table(results))
     errors = [r for r in results if "error" in r]
     for r in errors:
         print(f"error: {r['file']}: {r['error']}", file=sys.stderr)

@@ -228,9 +228,14 @@ def audit_clips(
     for key, path in zip(keys, clips["path"]):
         f = store / f"{key}.json"
         if f.is_file():
-            results[key] = json.loads(f.read_text())
-        else:
-            todo.append((key, path))
+            try:
+                results[key] = json.loads(f.read_text())
+                continue
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                from .clipcache import discard_corrupt
+
+                discard_corrupt(f, exc)
+        todo.append((key, path))
     if todo:
         bar = tqdm(total=len(todo), desc="Auditing clips", unit="clip", disable=not progress,
                    mininterval=2.0)
@@ -241,7 +246,9 @@ def audit_clips(
                 outs = parallel(delayed(audit_clip)(p, sr=sr) for _, p in chunk)
                 for (key, _), res in zip(chunk, outs):
                     res = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in res.items()}
-                    (store / f"{key}.json").write_text(json.dumps(res))
+                    from .report import write_atomic
+
+                    write_atomic(store / f"{key}.json", json.dumps(res))
                     results[key] = res
                 bar.update(len(chunk))
         bar.close()

@@ -11,11 +11,14 @@ A bundle is two files side by side:
     What is needed to use and to trust it: format version, classifier, labels, feature set and
     its size, sample rate, the data it was trained on (corpus, real or synthetic, clips,
     actors), the hyperparameters chosen by inner actor-disjoint CV, its actor-disjoint scores,
-    and the SHA-256 of the ``.npz``.
+    the SHA-256 of the ``.npz`` (``sha256``) and the SHA-256 of every sidecar field that changes a
+    prediction (``meta_sha256`` over :data:`SIGNED_FIELDS`: labels and their order, classifier,
+    modes, sample rate, feature set and size, the data it was trained on).
 
 :func:`load_bundle` refuses, with a one-line :class:`BundleError`, a missing, truncated or
-tampered file (checksum), a sidecar of another format, and arrays whose shapes do not match the
-labels or the feature set.
+tampered file (either checksum), a sidecar of another format, a malformed field (labels that are
+not distinct strings, a feature count that is not a positive integer, ...), non-finite
+coefficients, and arrays whose shapes do not match the labels or the feature set.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = "ser-linear-bundle/1"
+FORMAT = "ser-linear-bundle/2"
+#: Sidecar fields covered by ``meta_sha256``: everything that changes what a prediction says.
+SIGNED_FIELDS = ("format", "classifier", "labels", "modes", "sr", "feature_set", "n_features", "arrays", "trained_on")
 MODES = ("global", "speaker")
 ARRAYS = ("center", "scale", "coef", "intercept")
 
@@ -43,6 +48,39 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def meta_digest(meta: dict) -> str:
+    """SHA-256 of the sidecar's :data:`SIGNED_FIELDS` (canonical JSON: sorted keys, no spaces)."""
+    signed = {k: meta.get(k) for k in SIGNED_FIELDS}
+    return hashlib.sha256(json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def check_fields(meta: dict, name: str) -> None:
+    """Refuse (one line) a sidecar whose prediction fields are malformed."""
+    from .smile import FEATURE_SETS
+
+    labels = meta.get("labels")
+    if (not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) and x for x in labels)
+            or len(set(labels)) != len(labels)):
+        raise BundleError(f"{name}: 'labels' must be a list of at least 2 distinct non-empty strings, got {labels!r}")
+    if meta.get("classifier") not in ("svm", "logreg"):
+        raise BundleError(f"{name}: unknown classifier {meta.get('classifier')!r} (expected 'svm' or 'logreg')")
+    for key in ("n_features", "sr"):
+        v = meta.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise BundleError(f"{name}: {key!r} must be a positive integer, got {v!r}")
+    if meta.get("feature_set") not in FEATURE_SETS:
+        raise BundleError(f"{name}: unknown feature set {meta.get('feature_set')!r} (known: {', '.join(FEATURE_SETS)})")
+    if FEATURE_SETS[meta["feature_set"]] != meta["n_features"]:
+        raise BundleError(f"{name}: {meta['feature_set']} has {FEATURE_SETS[meta['feature_set']]} features, "
+                          f"the sidecar says {meta['n_features']}")
+    modes = meta.get("modes")
+    if not isinstance(modes, list) or not modes or not set(modes) <= set(MODES):
+        raise BundleError(f"{name}: 'modes' must be a non-empty list of {MODES}, got {modes!r}")
+    trained = meta.get("trained_on")
+    if not isinstance(trained, dict) or trained.get("data") not in ("real", "synthetic"):
+        raise BundleError(f"{name}: 'trained_on' must say whether the data was real or synthetic, got {trained!r}")
 
 
 def n_rows(classifier: str, n_labels: int) -> int:
@@ -121,9 +159,27 @@ def save_bundle(path: str | os.PathLike, pipelines: dict, *, meta: dict) -> Path
     os.replace(tmp, npz)
     sidecar = {"format": FORMAT, **meta, "labels": classes[0], "modes": sorted(pipelines),
                "arrays": npz.name, "sha256": _sha256(npz)}
+    sidecar = json.loads(json.dumps(sidecar, default=str))  # plain JSON values, as they will be read
+    sidecar["meta_sha256"] = meta_digest(sidecar)
     out = path.with_suffix(".json")
-    out.write_text(json.dumps(sidecar, indent=1, default=str) + "\n")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(sidecar, indent=1) + "\n")
+    os.replace(tmp, out)
     return out
+
+
+def resign(path: str | os.PathLike) -> Path:
+    """Rewrite a format-1 sidecar as format 2 (adds ``meta_sha256``) after checking its arrays'
+    checksum; the arrays are not touched. Used once, to upgrade the shipped model."""
+    sidecar = Path(path).with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    if _sha256(sidecar.with_suffix(".npz")) != meta.get("sha256"):
+        raise BundleError(f"{sidecar.name}: arrays do not match their checksum; not re-signed")
+    meta["format"] = FORMAT
+    meta["meta_sha256"] = meta_digest(meta)
+    sidecar.write_text(json.dumps(meta, indent=1) + "\n")
+    load_bundle(sidecar)
+    return sidecar
 
 
 @dataclass
@@ -174,6 +230,10 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         raise BundleError(f"{sidecar.name}: not a valid JSON sidecar ({exc.__class__.__name__})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise BundleError(f"{sidecar.name}: not a {FORMAT} sidecar (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    if meta.get("meta_sha256") != meta_digest(meta):
+        raise BundleError(f"{sidecar.name}: the fields that change a prediction ({', '.join(SIGNED_FIELDS)}) do not "
+                          "match their checksum (edited or tampered with)")
+    check_fields(meta, sidecar.name)
     if _sha256(npz) != meta.get("sha256"):
         raise BundleError(f"{npz.name}: checksum does not match its sidecar (truncated, tampered with, or from another model)")
     try:
@@ -181,9 +241,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             raw = {k: z[k] for k in z.files}
     except Exception as exc:  # zipfile/ValueError on corrupt data
         raise BundleError(f"{npz.name}: unreadable arrays ({exc.__class__.__name__})") from None
-    if meta.get("classifier") not in ("svm", "logreg"):
-        raise BundleError(f"{sidecar.name}: unknown classifier {meta.get('classifier')!r}")
-    n_labels, n_features = len(meta.get("labels", [])), int(meta.get("n_features", -1))
+    n_labels, n_features = len(meta["labels"]), meta["n_features"]
     rows = n_rows(meta["classifier"], n_labels)
     arrays = {}
     for mode in meta.get("modes", []):
@@ -194,6 +252,9 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         if (a["center"].shape != (n_features,) or a["scale"].shape != (n_features,)
                 or a["coef"].shape != (rows, n_features) or a["intercept"].shape != (rows,)):
             raise BundleError(f"{npz.name}: arrays of mode {mode!r} do not fit {n_labels} labels × {n_features} features")
+        bad = [k for k in ARRAYS if a[k].dtype.kind != "f" or not np.isfinite(a[k]).all()]
+        if bad:
+            raise BundleError(f"{npz.name}: arrays {bad} of mode {mode!r} hold non-finite or non-float values")
         arrays[mode] = a
     if not arrays:
         raise BundleError(f"{sidecar.name}: names no model mode")

@@ -51,14 +51,36 @@ def locked(path: str | os.PathLike):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+class CorruptCacheWarning(UserWarning):
+    """A cache file that could not be read was removed and will be recomputed."""
+
+
+def discard_corrupt(path: Path, exc: Exception) -> None:
+    """Warn in one line that ``path`` is unreadable, and delete it so that it is recomputed."""
+    import warnings
+
+    warnings.warn(f"{path}: unreadable cache file ({type(exc).__name__}: {str(exc)[:80]}); deleted, recomputing it",
+                  CorruptCacheWarning, stacklevel=3)
+    try:
+        path.unlink()
+    except OSError:
+        raise OSError(f"{path}: unreadable cache file that cannot be deleted; delete it by hand") from None
+
+
 def _read(store: Path, names) -> dict:
     cached: dict[str, dict | str] = {}
     if not store.is_file():
         return cached
-    with np.load(store, allow_pickle=False) as z:
-        keys = list(z["keys"])
-        reasons = dict(zip(z["bad_keys"], z["bad_reasons"])) if "bad_keys" in z else {}
-        arrays = {name: z[name] for name in names}
+    try:
+        with np.load(store, allow_pickle=False) as z:
+            keys = list(z["keys"])
+            reasons = dict(zip(z["bad_keys"], z["bad_reasons"])) if "bad_keys" in z else {}
+            arrays = {name: z[name] for name in names}
+        if any(len(a) != len(keys) for a in arrays.values()):
+            raise ValueError("arrays and keys differ in length")
+    except Exception as exc:  # truncated (BadZipFile, EOFError), foreign or damaged (KeyError, ValueError)
+        discard_corrupt(store, exc)
+        return cached
     for i, k in enumerate(keys):
         cached[k] = {name: arrays[name][i] for name in names}
     cached.update(reasons)

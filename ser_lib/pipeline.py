@@ -176,7 +176,11 @@ def check_corpus_sizes(root: Path, exps: list[Experiment]) -> None:
         if not mine:
             continue
         folds = max(int(e.params.get("n_folds", 5) or 5) for e in mine)
-        clips, _ = corpus_table(corpus, root / corpus)
+        import warnings
+
+        with warnings.catch_warnings():  # a metadata note is for the exploration report, not this check
+            warnings.simplefilter("ignore")
+            clips, _ = corpus_table(corpus, root / corpus)
         actors = clips["actor"].nunique() if len(clips) else 0
         missing = sorted(set(CORPUS_EMOTIONS[corpus]) - set(clips["emotion"] if len(clips) else []))
         if actors < folds + 2 or missing:
@@ -679,7 +683,7 @@ def parse_overrides(items: list[str], exps: list[Experiment]) -> dict:
     ParamsError
         One line naming the item and what is wrong.
     """
-    known = sorted({name for e in exps for name in notebook_parameters(e.notebook_path)} - set(INJECTED))
+    known = sorted({name for e in exps for name in notebook_parameters(e.notebook_path)} - set(INJECTED) - set(REQUIRED))
     out = {}
     for item in items:
         if "=" not in item:

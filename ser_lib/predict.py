@@ -18,6 +18,13 @@ Any sample rate, mono or stereo, any format soundfile reads. A model whose sidec
 trained on the synthetic demo corpus (or does not say) is used only with a loud warning on every
 result.
 
+A recording is judged only when it holds speech: Silero VAD (:mod:`ser_lib.vad`) refuses noise,
+tones, music, DC offset and silence as "no speech detected", and clips with too little speech for
+the features as "too little speech"; a clip whose features are still not finite is refused too.
+No output is ever NaN. ``--same-speaker`` refuses degenerate batches: a duplicate recording is
+dropped and named, and fewer than :data:`MIN_SAME_SPEAKER` distinct usable recordings, or a batch
+whose features do not vary, is refused with the reason.
+
 Command line::
 
     python -m ser_lib predict AUDIO [AUDIO ...] [--model PATH] [--same-speaker] [--json]
@@ -44,8 +51,35 @@ UNKNOWN_DATA_WARNING = ("WARNING: this model's sidecar does not say what data it
                         "foreign model); treat its emotions with suspicion")
 
 
+#: Fewest distinct recordings ``--same-speaker`` z-scores together. With n recordings a z-score is
+#: bounded by (n - 1) / sqrt(n): with 2, every feature of both recordings is exactly -1 or +1, so the
+#: batch says nothing about the speaker; 4 is the least that leaves the features room to vary.
+MIN_SAME_SPEAKER = 4
+
+
 class ModelNotFoundError(FileNotFoundError):
     """No saved model where one was expected."""
+
+
+def check_model_path(path: str | Path) -> Path:
+    """Refuse, in one line and before TensorFlow is imported, a ``--model`` path that is plainly
+    wrong: missing, a folder, an unknown kind of file, a ``.keras`` that is not a zip archive, or a
+    model without its sidecar."""
+    path = Path(path)
+    if path.is_dir():
+        raise ModelNotFoundError(f"{path} is a folder, not a model file (pass the .json of a bundle or a .keras file)")
+    if path.suffix not in (".json", ".npz", ".keras"):
+        raise ModelNotFoundError(f"{path}: unknown kind of model file {path.suffix or '(no extension)'!r} "
+                                 "(expected a bundle .json/.npz or a .keras file)")
+    if path.suffix == ".keras":
+        if not path.is_file():
+            raise ModelNotFoundError(f"{path}: no such file")
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                raise ModelNotFoundError(f"{path}: not a Keras model archive (a .keras file is a zip archive)")
+        if not path.with_suffix(".json").is_file():
+            raise ModelNotFoundError(f"{path}: its sidecar {path.with_suffix('.json').name} is missing")
+    return path
 
 
 def save_model(model, path: str | Path, *, corpus: str, labels, features, feature_settings: dict,
@@ -85,7 +119,7 @@ def load_model(path: str | Path | None = None):
     ser_lib.bundle.BundleError
         A bundle that is truncated, tampered with or does not fit its sidecar.
     """
-    path = Path(path or os.environ.get("SER_MODEL") or DEFAULT_MODEL)
+    path = check_model_path(path or os.environ.get("SER_MODEL") or DEFAULT_MODEL)
     if path.suffix in (".json", ".npz"):
         from .bundle import load_bundle
 
@@ -103,7 +137,19 @@ def load_model(path: str | Path | None = None):
     if not path.is_file() or not sidecar.is_file():
         raise ModelNotFoundError(f"no saved model at {path} (with {sidecar.name}); run `make report`, which saves "
                                  "the best experiments' models under reports/models/, or pass --model PATH")
-    return keras.models.load_model(path, compile=False, safe_mode=True), json.loads(sidecar.read_text())
+    try:
+        meta = json.loads(sidecar.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelNotFoundError(f"{sidecar}: not a valid JSON sidecar ({type(exc).__name__})") from None
+    missing = [k for k in ("labels", "features", "feature_settings", "window_samples") if k not in meta]
+    if missing:
+        raise ModelNotFoundError(f"{sidecar}: sidecar lacks {missing}")
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # a damaged archive, a foreign model, an unsafe lambda layer
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise ModelNotFoundError(f"{path}: cannot be loaded as a Keras model ({first})") from None
+    return model, meta
 
 
 def data_warning(meta: dict) -> str | None:
@@ -136,36 +182,87 @@ def model_inputs(y: np.ndarray, meta: dict) -> np.ndarray:
     return feature_set(stacked, meta["features"])
 
 
+def _usable_signals(paths, sr: int) -> list[dict]:
+    """Load each file and check it holds enough speech (:func:`ser_lib.vad.check_speech`).
+    Returns one dict per file: ``file`` and either ``y`` (and ``speech_s``) or ``error``."""
+    from .vad import NoSpeechError, check_speech
+
+    out = []
+    for p in paths:
+        try:
+            y, _ = load_clip(p, sr=sr)
+            seconds = check_speech(y, sr=sr)
+        except BadClipError as exc:
+            out.append({"file": str(p), "error": exc.reason})
+            continue
+        except NoSpeechError as exc:
+            out.append({"file": str(p), "error": exc.reason})
+            continue
+        out.append({"file": str(p), "y": y, "speech_s": round(seconds, 2)})
+    return out
+
+
+def _drop_duplicates(out: list[dict]) -> None:
+    """Mark every recording identical to an earlier one of the batch as refused (named)."""
+    import hashlib
+
+    seen = {}
+    for r in out:
+        if "y" not in r:
+            continue
+        digest = hashlib.sha256(np.ascontiguousarray(r["y"]).tobytes()).hexdigest()
+        if digest in seen:
+            r.pop("y")
+            r["error"] = (f"same audio as {Path(seen[digest]).name}: dropped from the speaker's batch "
+                          "(a duplicate would weigh twice in the speaker's statistics)")
+        else:
+            seen[digest] = r["file"]
+
+
 def _predict_bundle(paths, bundle, *, same_speaker: bool) -> list[dict]:
     from .normalise import group_zscore
     from .smile import functionals_of_signals
 
     meta = bundle.meta
     sr, feature_set = int(meta["sr"]), meta["feature_set"]
-    out, rows = [], []
-    for p in paths:
-        try:
-            y, _ = load_clip(p, sr=sr)
-        except BadClipError as exc:
-            out.append({"file": str(p), "error": exc.reason})
-            continue
-        rows.append(len(out))
-        out.append({"file": str(p), "y": y})
+    out = _usable_signals(paths, sr)
+    if same_speaker:
+        _drop_duplicates(out)
+    rows = [i for i, r in enumerate(out) if "y" in r]
     if not rows:
         return out
     X = functionals_of_signals([out[i].pop("y") for i in rows], sr=sr, feature_set=feature_set)
+    finite = np.isfinite(X).all(axis=1)
+    for i, ok in zip(rows, finite):
+        if not ok:
+            out[i]["error"] = ("the features could not be computed (openSMILE gave non-finite values: too little "
+                               "voiced speech)")
+    X, rows = X[finite], [i for i, ok in zip(rows, finite) if ok]
     if same_speaker:
-        if len(rows) < 2:
-            raise ValueError("--same-speaker needs at least 2 usable recordings of the speaker "
-                             f"(got {len(rows)}); without it each recording is judged alone")
+        usable = len(rows)
+        reason = None
+        if usable < MIN_SAME_SPEAKER:
+            reason = (f"--same-speaker needs at least {MIN_SAME_SPEAKER} distinct usable recordings of the speaker, "
+                      f"got {usable}; judge them one at a time without --same-speaker")
+        elif not (X.std(axis=0) > 0).any():
+            reason = "--same-speaker: the recordings' features do not vary (the same audio?); judge them one at a time"
+        if reason:
+            for i in rows:
+                out[i]["error"] = reason
+            return out
         X, mode = group_zscore(X, np.zeros(len(X))), "speaker"
         described = f"same speaker: {len(rows)} recordings normalised together"
     else:
         mode, described = "global", ("single recording (global normalisation; on recordings unlike the training "
                                      "corpus this mode is much weaker, use --same-speaker when you can: see README)")
+    if not rows:
+        return out
     S = bundle.scores(X, mode=mode)
     key = "probabilities" if meta["classifier"] == "logreg" else "scores"
     for i, s in zip(rows, S):
+        if not np.isfinite(s).all():  # cannot happen with finite features and coefficients; never print NaN
+            out[i]["error"] = "the model gave non-finite scores"
+            continue
         best = bundle.labels[int(np.argmax(s))]
         out[i].update({"emotion": best, "emotion_name": EMOTION_NAMES.get(best, best),
                        key: {lab: float(v) for lab, v in zip(bundle.labels, s)}, "mode": described})
@@ -198,7 +295,7 @@ def predict(paths, *, model=None, meta: dict | None = None, model_path: str | Pa
     Raises
     ------
     ValueError
-        ``same_speaker`` with a Keras model, or with fewer than 2 usable recordings.
+        ``same_speaker`` with a Keras model.
     """
     from .bundle import Bundle
 
@@ -222,19 +319,24 @@ def predict(paths, *, model=None, meta: dict | None = None, model_path: str | Pa
 
 def _predict_keras(paths, model, meta: dict) -> list[dict]:
     labels = meta["labels"]
-    out = []
-    for p in paths:
-        try:
-            y, _ = load_clip(p, sr=int(meta["feature_settings"]["sr"]))
-        except BadClipError as exc:
-            out.append({"file": str(p), "error": exc.reason})
+    out = _usable_signals(paths, int(meta["feature_settings"]["sr"]))
+    for r in out:
+        if "y" not in r:
             continue
-        X = model_inputs(y, meta)
+        X = model_inputs(r.pop("y"), meta)
         proba = model.predict(X, verbose=0).mean(axis=0)
+        if not np.isfinite(proba).all():
+            r["error"] = "the model gave non-finite probabilities"
+            continue
         best = labels[int(np.argmax(proba))]
-        out.append({"file": str(p), "emotion": best, "emotion_name": EMOTION_NAMES.get(best, best),
-                    "probabilities": {lab: float(v) for lab, v in zip(labels, proba)}, "windows": int(len(X))})
+        r.update({"emotion": best, "emotion_name": EMOTION_NAMES.get(best, best),
+                  "probabilities": {lab: float(v) for lab, v in zip(labels, proba)}, "windows": int(len(X))})
     return out
+
+
+def to_json(results: list[dict]) -> str:
+    """Strict JSON of :func:`predict` results (a non-finite number, which cannot occur, raises)."""
+    return json.dumps(results, indent=1, allow_nan=False)
 
 
 def format_table(results: list[dict]) -> str:

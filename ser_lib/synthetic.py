@@ -179,7 +179,11 @@ def make_demo_corpus(corpus: str, root: str | Path, *, size: str = "demo", seed:
     n_actors, per_emotion = SIZES[size]
     spec = {"corpus": corpus, "size": size, "actors": n_actors, "clips_per_emotion": per_emotion, "seed": seed,
             "sr": sr, "version": 1}
-    if stamp.is_file() and json.loads(stamp.read_text()) == spec:
+    try:
+        done = stamp.is_file() and json.loads(stamp.read_text()) == spec
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        done = False  # a damaged stamp: the corpus is made again
+    if done:
         return root
     if stamp.is_file():  # another size or version: start from an empty folder, no stale clips left
         import shutil

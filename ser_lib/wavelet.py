@@ -276,11 +276,20 @@ def _build_store_unlocked(clips, *, data_path: Path, index_path: Path, settings:
     from tqdm import tqdm
 
     if data_path.is_file() and index_path.is_file():
-        index = json.loads(index_path.read_text())
-        kept = clips.set_index("clip").loc[[r["clip"] for r in index["clips"]]].reset_index()
-        kept["offset"] = [r["offset"] for r in index["clips"]]
-        kept["length"] = [r["length"] for r in index["clips"]]
-        return CWTStore(data_path, kept, pd.DataFrame(index["skipped"], columns=["clip", "reason"]), settings, n_scales)
+        try:
+            index = json.loads(index_path.read_text())
+            kept = clips.set_index("clip").loc[[r["clip"] for r in index["clips"]]].reset_index()
+            kept["offset"] = [r["offset"] for r in index["clips"]]
+            kept["length"] = [r["length"] for r in index["clips"]]
+            expected = 2 * int(sum(kept["length"])) * n_scales * 2  # two float16 planes
+            if data_path.stat().st_size != expected:
+                raise ValueError(f"{data_path.name} holds {data_path.stat().st_size} bytes, its index says {expected}")
+            return CWTStore(data_path, kept, pd.DataFrame(index["skipped"], columns=["clip", "reason"]), settings, n_scales)
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+            from .clipcache import discard_corrupt
+
+            discard_corrupt(index_path, exc)
+            data_path.unlink(missing_ok=True)
 
     paths = clips["path"].tolist()
     results: list = [None] * len(paths)
@@ -310,7 +319,9 @@ def _build_store_unlocked(clips, *, data_path: Path, index_path: Path, settings:
         tmp.write_bytes(b"")
     tmp.replace(data_path)
     skipped = [{"clip": clips["clip"].iloc[k], "reason": r} for k, r in enumerate(results) if isinstance(r, str)]
-    index_path.write_text(json.dumps({
+    from .report import write_atomic
+
+    write_atomic(index_path, json.dumps({
         "clips": [{"clip": clips["clip"].iloc[k], "offset": int(o), "length": int(n)} for k, o, n in zip(good, offsets, lengths)],
         "skipped": skipped, "settings": {k: v for k, v in settings.items()}, "n_scales": n_scales}))
     kept = clips.iloc[good].reset_index(drop=True).copy()

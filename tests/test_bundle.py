@@ -12,14 +12,14 @@ LABELS = ["ANG", "HAP", "NEU"]
 
 def _pipelines(classifier):
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(120, 6))
+    X = rng.normal(size=(120, 88))
     y = np.array(LABELS)[rng.integers(0, 3, 120)]
     X[y == "ANG", 0] += 2
     return X, {m: linear.make_pipeline(classifier, C=0.3, scaler=s).fit(X, y)
                for m, s in (("global", "standard"), ("speaker", "robust"))}
 
 
-META = {"feature_set": "eGeMAPSv02", "n_features": 6, "sr": 16000,
+META = {"feature_set": "eGeMAPSv02", "n_features": 88, "sr": 16000,
         "trained_on": {"corpus": "crema-d", "data": "real"}}
 
 
@@ -72,11 +72,17 @@ def test_pickled_arrays_are_never_loaded(saved):
     _refused(saved, "unreadable arrays")
 
 
+def _signed(meta):
+    return {**meta, "meta_sha256": bundle.meta_digest(meta)}
+
+
 def test_mismatched_sidecars_are_refused(saved):
     meta = json.loads(saved.read_text())
     saved.write_text(json.dumps({**meta, "n_features": 6373}))
+    _refused(saved, "do not match their checksum")
+    saved.write_text(json.dumps(_signed({**meta, "n_features": 6373, "feature_set": "ComParE_2016"})))
     _refused(saved, "do not fit")
-    saved.write_text(json.dumps({**meta, "labels": ["ANG", "HAP"]}))
+    saved.write_text(json.dumps(_signed({**meta, "labels": ["ANG", "HAP"]})))
     _refused(saved, "do not fit")
     saved.write_text(json.dumps({**meta, "format": "something-else"}))
     _refused(saved, "not a ser-linear-bundle")
@@ -88,8 +94,8 @@ def test_mismatched_sidecars_are_refused(saved):
 
 def test_scores_check_the_feature_count(saved):
     b = bundle.load_bundle(saved)
-    with pytest.raises(bundle.BundleError, match="expects 6 features"):
-        b.scores(np.zeros((2, 88)))
+    with pytest.raises(bundle.BundleError, match="expects 88 features"):
+        b.scores(np.zeros((2, 6)))
 
 
 def test_install_copies_both_files(saved, tmp_path):
@@ -104,3 +110,44 @@ def test_ovr_scores_follow_the_votes():
     s = bundle.ovr_scores(d, 3)
     assert s[0].argmax() == 0 and s[1].argmax() == 1
     assert np.all(np.abs(s - np.round(s)) < 1 / 3)
+
+
+def test_every_field_that_changes_a_prediction_is_covered(saved):
+    """Reversing the labels (angry would read as sad) or editing any signed field is refused."""
+    meta = json.loads(saved.read_text())
+    for field, value in (("labels", meta["labels"][::-1]), ("sr", 8000), ("feature_set", "ComParE_2016"),
+                         ("classifier", "logreg"), ("modes", ["global"]), ("trained_on", {"data": "synthetic"})):
+        saved.write_text(json.dumps({**meta, field: value}))
+        _refused(saved, "checksum")
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("n_features", None, "positive integer"), ("labels", None, "distinct non-empty strings"),
+    ("labels", ["ANG", "ANG", "NEU"], "distinct"), ("sr", -1, "positive integer"), ("sr", "16k", "positive integer"),
+    ("classifier", "forest", "unknown classifier"), ("modes", [], "modes"), ("feature_set", "MFCC", "unknown feature set"),
+    ("trained_on", None, "real or synthetic"),
+])
+def test_malformed_fields_are_refused_in_one_line(saved, field, value, match):
+    meta = json.loads(saved.read_text())
+    saved.write_text(json.dumps(_signed({**meta, field: value})))
+    _refused(saved, match)
+
+
+def test_non_finite_coefficients_are_refused_even_with_a_matching_checksum(saved):
+    npz = saved.with_suffix(".npz")
+    arrays = dict(np.load(npz))
+    arrays["speaker/coef"] = arrays["speaker/coef"].copy()
+    arrays["speaker/coef"][0, 0] = np.nan
+    np.savez(npz, **arrays)
+    meta = json.loads(saved.read_text())
+    meta["sha256"] = bundle._sha256(npz)
+    saved.write_text(json.dumps(meta))
+    _refused(saved, "non-finite")
+
+
+def test_the_shipped_model_is_signed():
+    from ser_lib.predict import DEFAULT_MODEL
+
+    meta = json.loads(DEFAULT_MODEL.read_text())
+    assert meta["format"] == bundle.FORMAT and meta["meta_sha256"] == bundle.meta_digest(meta)
+    bundle.load_bundle(DEFAULT_MODEL)
