@@ -248,19 +248,22 @@ def build_record_pages(reports_dir: str | Path) -> dict[str, Path]:
     return out
 
 
-def build_real_report(reports_dir: str | Path, *, demo_dir: str | Path | None = None) -> Path:
+def build_real_report(reports_dir: str | Path, *, demo_dir: str | Path | None = None,
+                      record_pages: bool = True) -> Path:
     """The report a reader opens: ``<reports_dir>/index.html`` with one page per committed record,
     ``results.html`` from ``RESULTS.md``, and — clearly apart, as a pipeline check — a link to the
     synthetic demo's pages when ``demo_dir`` (default ``<reports_dir>/demo``) holds them.
 
-    When ``demo_dir`` is given, the demo's own index (with its synthetic banner) is rebuilt too."""
+    When ``demo_dir`` is given, the demo's own index (with its synthetic banner) is rebuilt too.
+    ``record_pages=False`` keeps the record pages already built (only the indexes are rebuilt)."""
     from .frontpage import build_index
 
     reports_dir = Path(reports_dir)
     demo = Path(demo_dir) if demo_dir is not None else reports_dir / "demo"
-    if demo_dir is not None:
+    if demo_dir is not None and (demo / "metrics").is_dir():
         build_index(demo)
-    build_record_pages(reports_dir)
+    if record_pages or not (reports_dir / RECORDS_DIR).is_dir():
+        build_record_pages(reports_dir)
     results = reports_dir / "RESULTS.md"
     if results.is_file():
         write_atomic(reports_dir / "results.html", results_page(results))

@@ -104,6 +104,22 @@ def speech_probabilities(y: np.ndarray, *, sr: int = VAD_SR) -> np.ndarray:
     return out
 
 
+#: Level below the clip's peak under which audio counts as silence for :func:`active_seconds`.
+ACTIVE_TOP_DB = 40
+
+
+def active_seconds(y: np.ndarray, *, sr: int = VAD_SR, top_db: float = ACTIVE_TOP_DB) -> float:
+    """Seconds of ``y`` within ``top_db`` dB of its peak (``librosa.effects.split``): how much sound
+    the features get, whatever a VAD thinks of it."""
+    import librosa
+
+    y = np.asarray(y, dtype=np.float32)
+    if not y.size or not np.any(y):
+        return 0.0
+    intervals = librosa.effects.split(y, top_db=top_db, frame_length=512, hop_length=128)
+    return float(sum(int(b) - int(a) for a, b in intervals) / sr)
+
+
 def speech_seconds(y: np.ndarray, *, sr: int = VAD_SR, probability: float | None = None) -> float:
     """Seconds of ``y`` in windows whose speech probability exceeds ``probability`` (default: the
     calibrated ``window_probability`` of :func:`thresholds`)."""
@@ -117,20 +133,25 @@ def speech_seconds(y: np.ndarray, *, sr: int = VAD_SR, probability: float | None
 def thresholds() -> dict:
     """The measured thresholds, from ``resources/vad_calibration.json``: ``window_probability`` (a
     window counts as speech above it), ``no_speech_s`` (fewer speech seconds: "no speech detected")
-    and ``min_speech_s`` (fewer: "too little speech for the features")."""
+    and ``min_active_s`` (fewer seconds of sound, :func:`active_seconds`: "too little speech")."""
     data = json.loads(CALIBRATION.read_text())
-    return {k: float(data[k]) for k in ("window_probability", "no_speech_s", "min_speech_s")}
+    return {k: float(data[k]) for k in ("window_probability", "no_speech_s", "min_active_s")}
 
 
 def check_speech(y: np.ndarray, *, sr: int = VAD_SR) -> float:
     """Return the speech seconds of ``y``, or raise :class:`NoSpeechError` with a one-line reason
-    when there is no speech or too little for the features (:func:`thresholds`)."""
-    seconds = speech_seconds(y, sr=sr)
+    when it holds too little sound for the features, or no speech (:func:`thresholds`)."""
     limits = thresholds()
+    if sr != VAD_SR:
+        import librosa
+
+        y, sr = librosa.resample(np.asarray(y, dtype=np.float64), orig_sr=sr, target_sr=VAD_SR), VAD_SR
+    active = active_seconds(y, sr=sr)
+    if active < limits["min_active_s"]:
+        raise NoSpeechError(f"too little speech to judge ({active:.2f} s of sound; below "
+                            f"{limits['min_active_s']:.1f} s the model answers at chance level)")
+    seconds = speech_seconds(y, sr=sr)
     if seconds < limits["no_speech_s"]:
-        raise NoSpeechError(f"no speech detected ({seconds:.2f} s of speech by Silero VAD; noise, tones, music "
-                            "and silence are not judged)")
-    if seconds < limits["min_speech_s"]:
-        raise NoSpeechError(f"too little speech to judge ({seconds:.2f} s; the features need at least "
-                            f"{limits['min_speech_s']:.2f} s)")
+        raise NoSpeechError(f"no speech detected (Silero VAD: no 32-ms window above p = "
+                            f"{limits['window_probability']:.1f}); noise, tones, music and silence are not judged")
     return seconds

@@ -12,8 +12,12 @@ def _write(tmp_path, name, protocol, wa, ua, std=None, data="real", corpus="crem
         scores.update(wa_std=std, ua_std=std)
     else:
         scores["wa_ci"] = (wa - 0.02, wa + 0.02)
-    report.Run(name, corpus, protocol, synthetic=data == "synthetic", reports_dir=tmp_path).finish(
+    rec = report.Run(name, corpus, protocol, synthetic=False, reports_dir=tmp_path).finish(
         n_test_clips=100, scores=scores, reference=ref or {})
+    if data == "synthetic":  # a stray synthetic record among real ones (Run itself writes those to demo/)
+        import json
+
+        (tmp_path / "metrics" / f"{name}.json").write_text(json.dumps({**rec, "data": "synthetic"}))
 
 
 @pytest.fixture()
