@@ -161,11 +161,9 @@ def save_bundle(path: str | os.PathLike, pipelines: dict, *, meta: dict) -> Path
                "arrays": npz.name, "sha256": _sha256(npz)}
     sidecar = json.loads(json.dumps(sidecar, default=str))  # plain JSON values, as they will be read
     sidecar["meta_sha256"] = meta_digest(sidecar)
-    out = path.with_suffix(".json")
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(sidecar, indent=1) + "\n")
-    os.replace(tmp, out)
-    return out
+    from .report import write_atomic
+
+    return write_atomic(path.with_suffix(".json"), json.dumps(sidecar, indent=1) + "\n")
 
 
 def resign(path: str | os.PathLike) -> Path:
@@ -177,7 +175,9 @@ def resign(path: str | os.PathLike) -> Path:
         raise BundleError(f"{sidecar.name}: arrays do not match their checksum; not re-signed")
     meta["format"] = FORMAT
     meta["meta_sha256"] = meta_digest(meta)
-    sidecar.write_text(json.dumps(meta, indent=1) + "\n")
+    from .report import write_atomic
+
+    write_atomic(sidecar, json.dumps(meta, indent=1) + "\n")
     load_bundle(sidecar)
     return sidecar
 
