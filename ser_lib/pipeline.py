@@ -760,7 +760,7 @@ def main(argv=None) -> int:
                         help="run on the synthetic demo corpus into reports/demo/ (git-ignored), whatever DATA_ROOT says")
     parser.add_argument("--pages", action="store_true",
                         help="run nothing: build reports/index.html and one page per experiment from the committed "
-                             "real results (seconds)")
+                             "real results (about a minute)")
     parser.add_argument("--reports-dir", default=None, help="output folder (default reports/)")
     parser.add_argument("--cache", default=None, help="derived-data folder (default $SER_CACHE or .cache/)")
     parser.add_argument("--demo-size", default=os.environ.get("SER_DEMO_SIZE", "demo"),

@@ -125,7 +125,7 @@ def feature_stability(paths, labels, *, probability: float, n_jobs: int = 2) -> 
         X = functionals_of_signals(cut, sr=vad.VAD_SR, feature_set=bundle.meta["feature_set"], n_jobs=n_jobs)
         finite = np.isfinite(X).all(axis=1)
         pred = np.array(bundle.labels)[bundle.scores(np.where(np.isfinite(X), X, 0.0)).argmax(axis=1)]
-        speech = [float((vad.speech_probabilities(c) > probability).sum() * vad.WINDOW / vad.VAD_SR) for c in cut]
+        speech = [vad.speech_seconds(c, probability=probability) for c in cut]
         rows.append({"cut_s": d, "median_speech_s": float(np.median(speech)),
                      "median_active_s": float(np.median([vad.active_seconds(c) for c in cut])),
                      "nonfinite_share": float(1 - finite.mean()),
