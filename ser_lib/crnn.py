@@ -121,8 +121,8 @@ def train_fold(mel: np.ndarray, n_frames: np.ndarray, y, split: Split, *, labels
     labels = list(labels)
     y = np.asarray(y, dtype=object)
     onehot = np.eye(len(labels), dtype=np.float32)[[labels.index(v) for v in y]]
-    keras.utils.set_random_seed(seed)
-    rng = np.random.default_rng(seed)
+    from .croptrain import seed_everything
+    rng = seed_everything(seed)
     model = build_crnn(s["crop"], mel.shape[2], len(labels), channels=s["channels"], gru=s["gru"],
                        dropout=s["dropout"], learning_rate=s["learning_rate"])
     history, best, best_weights, waited = [], -1.0, None, 0

@@ -114,7 +114,9 @@ def train_fold(X: np.ndarray, y: np.ndarray, split: Split, *, labels, architectu
     labels = list(labels)
     index = {lab: i for i, lab in enumerate(labels)}
     onehot = keras.utils.to_categorical([index[v] for v in y], len(labels))
-    keras.utils.set_random_seed(seed)
+    from .croptrain import seed_everything
+
+    seed_everything(seed)
     model = build(architecture, X.shape[1:], len(labels), learning_rate=learning_rate)
     if standardize:
         mean, std = float(X[split.train].mean()), float(X[split.train].std()) or 1.0

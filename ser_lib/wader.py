@@ -159,7 +159,9 @@ def train_wader_fold(X_train, y_train, X_val, y_val, *, labels, ae_epochs: int, 
     index = {lab: i for i, lab in enumerate(labels)}
     to_index = lambda y: np.array([index[v] for v in y], dtype=int)  # noqa: E731
     to1h = lambda y: keras.utils.to_categorical(to_index(y), len(labels))  # noqa: E731
-    keras.utils.set_random_seed(seed)
+    from .croptrain import seed_everything
+
+    seed_everything(seed)
     ae, enc = autoencoder(X_train.shape[1], X_train.shape[2], learning_rate=ae_lr)
     t0 = time.time()
     ae_hist = ae.fit(X_train, X_train, validation_data=(X_val, X_val), epochs=ae_epochs, batch_size=ae_batch,
@@ -450,8 +452,8 @@ def train_converged_fold(X: np.ndarray, lengths: np.ndarray, y, split, *, labels
     y_index = np.array([labels.index(v) for v in y])
     onehot = np.eye(len(labels), dtype=np.float32)[y_index]
     T, n_scales = int(s["frame_steps"]), X.shape[2]
-    keras.utils.set_random_seed(seed)
-    rng = np.random.default_rng(seed)
+    from .croptrain import seed_everything
+    rng = seed_everything(seed)
     train_rows = np.repeat(np.asarray(split.train), int(s["crops_per_clip"]))
 
     encoder, ae_history, ae_s = None, [], 0.0
