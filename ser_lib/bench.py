@@ -172,6 +172,30 @@ def crnn_speed(*, n_clips: int = 512, seed: int = 0, repeat: int = 3) -> dict:
             "s_per_clip_epoch": wall / n_clips, "cpu_s_per_clip_epoch": cpu / n_clips}
 
 
+def _crnn_speed_in_process(args) -> dict:
+    deterministic, n_clips, repeat = args
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    return crnn_speed(n_clips=n_clips, repeat=repeat)
+
+
+def determinism_cost(*, n_clips: int = 256, repeat: int = 3) -> dict:
+    """Cost of TensorFlow op determinism (:func:`ser_lib.croptrain.seed_everything`): CRNN training
+    seconds per crop and epoch measured in two fresh processes, determinism off and on (it cannot
+    be switched off again inside one process)."""
+    import multiprocessing
+
+    out = {}
+    for deterministic in (False, True):
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            m = pool.apply(_crnn_speed_in_process, ((deterministic, n_clips, repeat),))
+        out["on" if deterministic else "off"] = m["s_per_clip_epoch"]
+    out["slowdown"] = out["on"] / out["off"]
+    return out
+
+
 def training_speed(architecture: str, input_shape, *, n_clips: int = 512, batch_size: int = 128,
                    n_classes: int = 6, seed: int = 0, repeat: int = 3) -> dict:
     """Seconds per clip and epoch of training ``architecture`` on this machine.
@@ -288,7 +312,7 @@ def augmentation_speed(paths, *, n_clips: int = 32, seed: int = 0) -> float:
 
 def run_training(data_root=None, *, project=None, cache=None, n_clips: int = 512, repeat: int = 3,
                  out: str | Path = "reports/bench-training.json", demo_size: str = "demo",
-                 overrides: dict | None = None) -> dict:
+                 overrides: dict | None = None, determinism: bool = True) -> dict:
     """Measure training speed per architecture and project the full CREMA-D run (see module doc).
 
     Each experiment's parameters are those the pipeline would run it with (params file, its
@@ -313,6 +337,8 @@ def run_training(data_root=None, *, project=None, cache=None, n_clips: int = 512
         speeds[(arch, shape)] = m["s_per_clip_epoch"]
         measured.append(m)
     crnn_record = crnn_speed(n_clips=n_clips, repeat=repeat)
+    if determinism:
+        crnn_record["determinism"] = determinism_cost(n_clips=min(n_clips, 256), repeat=repeat)
     aug = augmentation_speed(table["path"].tolist()) if any(p.get("augment") for p in experiments) else 0.0
     projection = budget_projection(experiments, table, speeds, augment_s_per_clip=aug)
     repro = projection[projection["reproduction"]]
@@ -343,6 +369,10 @@ def print_training(r: dict) -> None:
     c = r["crnn"]
     print(f"  {'crnn (beyond)':17s} {'×'.join(map(str, c['input_shape'])):11s} {c['multiply_adds'] / 1e6:7.1f} M multiply-adds/crop  "
           f"{1000 * c['s_per_clip_epoch']:7.2f} ms per crop and epoch")
+    d = c.get("determinism")
+    if d:
+        print(f"  TensorFlow op determinism (crnn, fresh processes): {1000 * d['off']:.2f} ms off, "
+              f"{1000 * d['on']:.2f} ms on per crop and epoch: ×{d['slowdown']:.2f}")
     if r["augment_s_per_clip"]:
         print(f"  augmentation (decode + augment + log-mel): {1000 * r['augment_s_per_clip']:.1f} ms per clip")
     print(f"Projected training time of the CREMA-D model experiments on the {r['data']} corpus "

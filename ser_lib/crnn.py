@@ -14,13 +14,9 @@ What it does differently from the reproduced CNNs (all measured against them in 
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
-import pandas as pd
 
 from . import melspec
-from . import metrics as M
 from .protocols import Split
 from .tf_logging import quiet_tensorflow
 
@@ -87,14 +83,10 @@ def mixup(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, *, alpha: floa
             lam[:, None] * Y + (1 - lam[:, None]) * Y[perm])
 
 
-def clip_probabilities(model, mel: np.ndarray, n_frames: np.ndarray, rows, *, crop: int) -> np.ndarray:
-    """Windowed scoring: each clip's windows (50 % overlap) through the model, probabilities averaged."""
-    return melspec.windowed_predictions(model, mel, n_frames, rows, length=crop)[2]
-
-
 def train_fold(mel: np.ndarray, n_frames: np.ndarray, y, split: Split, *, labels, seed: int = 0, desc: str = "",
                **settings):
-    """Train one fold on ``split.train``, stop on ``split.val`` clip UA, score ``split.test`` once.
+    """Train one fold on ``split.train``, stop on ``split.val`` clip UA, score ``split.test`` once
+    (the shared crop trainer, :func:`ser_lib.croptrain.train_on_crops`).
 
     Parameters
     ----------
@@ -110,67 +102,23 @@ def train_fold(mel: np.ndarray, n_frames: np.ndarray, y, split: Split, *, labels
 
     Returns
     -------
-    FoldResult (``history``: loss, accuracy on the mixed crops and ``val_ua`` per epoch), keras.Model
+    FoldResult (``history`` as :func:`ser_lib.croptrain.fit_on_crops`, loss and accuracy on the
+    mixed crops; ``extra["val_proba"]`` for fusion weights), keras.Model
     """
-    import keras
-    from tqdm import tqdm
-
-    from .training import FoldResult, merge_settings
+    from .croptrain import seed_everything, train_on_crops
+    from .training import merge_settings
 
     s = merge_settings(settings, DEFAULTS, what="CRNN")
-    labels = list(labels)
-    y = np.asarray(y, dtype=object)
-    onehot = np.eye(len(labels), dtype=np.float32)[[labels.index(v) for v in y]]
-    from .croptrain import seed_everything
     rng = seed_everything(seed)
     model = build_crnn(s["crop"], mel.shape[2], len(labels), channels=s["channels"], gru=s["gru"],
                        dropout=s["dropout"], learning_rate=s["learning_rate"])
-    history, best, best_weights, waited = [], -1.0, None, 0
-    t0 = time.time()
-    bar = tqdm(total=s["epochs"], desc=desc or f"fold {split.fold}", unit="epoch", mininterval=5.0)
-    for epoch in range(1, s["epochs"] + 1):
-        X = spec_augment(melspec.crops(mel, n_frames, split.train, length=s["crop"], rng=rng), rng,
-                         time_masks=s["time_masks"], time_mask=s["time_mask"], freq_masks=s["freq_masks"],
+
+    def augment(X, Y, rng):
+        X = spec_augment(X, rng, time_masks=s["time_masks"], time_mask=s["time_mask"], freq_masks=s["freq_masks"],
                          freq_mask=s["freq_mask"])
-        X, Y = mixup(X, onehot[split.train], rng, alpha=s["mixup_alpha"])
-        h = model.fit(X, Y, batch_size=s["batch_size"], epochs=1, verbose=0, shuffle=True).history
-        val = clip_probabilities(model, mel, n_frames, split.val, crop=s["crop"])
-        val_ua = M.evaluate(y[split.val], np.array(labels, dtype=object)[val.argmax(1)], labels)["ua"]
-        history.append({"epoch": epoch, "loss": h["loss"][-1], "accuracy": h["accuracy"][-1], "val_ua": val_ua})
-        bar.set_postfix(loss=f"{h['loss'][-1]:.3f}", val_ua=f"{val_ua:.3f}")
-        bar.update(1)
-        if val_ua > best:
-            best, best_weights, waited = val_ua, model.get_weights(), 0
-        else:
-            waited += 1
-            if waited >= s["patience"]:
-                break
-    bar.close()
-    model.set_weights(best_weights)
-    train_s = time.time() - t0
-    hist = pd.DataFrame(history).set_index("epoch")
-    proba = clip_probabilities(model, mel, n_frames, split.test, crop=s["crop"])
-    y_true = y[split.test]
-    y_pred = np.array(labels, dtype=object)[proba.argmax(1)]
-    best_epoch = int(hist["val_ua"].idxmax())
-    val_proba = clip_probabilities(model, mel, n_frames, split.val, crop=s["crop"])  # for fusion weights
-    return FoldResult(split.fold, M.evaluate(y_true, y_pred, labels), hist, y_true, y_pred, proba, len(hist),
-                      best_epoch, train_s, extra={"val_proba": val_proba}), model
+        return mixup(X, Y, rng, alpha=s["mixup_alpha"])
 
-
-def plot_curves(results, *, title: str = ""):
-    """Training loss and validation clip UA per epoch, every fold (best epoch marked)."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(13, 3.6))
-    for r in results:
-        line, = axes[0].plot(r.history.index, r.history["loss"], lw=1, label=f"fold {r.fold}")
-        axes[1].plot(r.history.index, 100 * r.history["val_ua"], lw=1, color=line.get_color())
-        axes[1].axvline(r.best_epoch, color=line.get_color(), lw=0.5, alpha=0.6)
-    axes[0].set(xlabel="epoch", ylabel="loss", title="training loss (mixed, augmented crops)")
-    axes[1].set(xlabel="epoch", ylabel="UA %", title="validation actors: clip UA (windowed); best epoch marked")
-    axes[0].legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    result = train_on_crops(model, mel, n_frames, y, split, labels=labels, crop=s["crop"], rng=rng,
+                            keep_val_proba=True, epochs=s["epochs"], patience=s["patience"],
+                            batch_size=s["batch_size"], augment=augment, desc=desc)
+    return result, model

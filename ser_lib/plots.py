@@ -129,6 +129,52 @@ def pca_scatter(X: np.ndarray, labels, *, title: str = "", ax=None):
     return ax
 
 
+#: Panels of :func:`fold_curves`: (columns, title, y label, percent). The first column of a
+#: panel is drawn solid, the second dashed.
+KERAS_PANELS = ((("loss", "val_loss"), "loss (solid: training, dashed: validation)", "loss", False),
+                (("accuracy", "val_accuracy"), "accuracy (solid: training, dashed: validation)", "accuracy", False))
+CROP_PANELS = ((("loss",), "training crops: loss", "cross-entropy", False),
+               (("val_loss",), "validation actors: window loss", "cross-entropy", False),
+               (("val_ua",), "validation actors: clip UA (best epoch marked)", "UA %", True))
+
+
+def fold_curves(results, *, panels=CROP_PANELS, title: str = ""):
+    """Learning curves of every fold (and seed) of a run, one panel per entry of ``panels``.
+
+    Parameters
+    ----------
+    results : sequence of FoldResult, or dict seed → sequence of FoldResult
+        Each with a ``history`` frame indexed by epoch; the colour is the fold, the line style
+        the seed (when a panel shows one column).
+    panels : sequence of (columns, title, ylabel, percent)
+        See :data:`KERAS_PANELS` and :data:`CROP_PANELS`; a column missing from a history is skipped.
+    title : str
+    """
+    runs = results if isinstance(results, dict) else {None: results}
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.3 * len(panels), 3.6), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ("-", "--", ":", "-.")
+    for k, rs in enumerate(runs.values()):
+        for r in rs:
+            c = colours[r.fold % len(colours)]
+            for ax, (columns, _, _, percent) in zip(axes[0], panels):
+                for j, col in enumerate(columns):
+                    if col in r.history:
+                        ls = styles[j % 4] if len(columns) > 1 else styles[k % 4]
+                        label = f"fold {r.fold}" if k == 0 and j == 0 else None
+                        ax.plot(r.history.index, (100 if percent else 1) * r.history[col], lw=1, color=c, ls=ls,
+                                label=label)
+                if r.best_epoch != r.epochs_run:
+                    ax.axvline(r.best_epoch, color=c, lw=0.4, alpha=0.5)
+    for ax, (_, panel_title, ylabel, _) in zip(axes[0], panels):
+        ax.set(xlabel="epoch", ylabel=ylabel, title=panel_title)
+    axes[0][-1].legend(fontsize=7, title="line style = seed" if len(runs) > 1 else None, title_fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def history_curves(histories, keys, *, titles=None, suptitle: str = ""):
     """Train (solid) and validation (dashed) curves of several runs, one panel per key."""
     fig, axes = plt.subplots(1, len(keys), figsize=(6.5 * len(keys), 3.4), squeeze=False)

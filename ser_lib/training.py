@@ -162,9 +162,18 @@ def train_fold(X: np.ndarray, y: np.ndarray, split: Split, *, labels, architectu
     return FoldResult(split.fold, scores, history, y_true, y_pred, proba, len(history), best, train_s, extra), model
 
 
-def summarize(results: list[FoldResult], labels) -> dict:
+def summarize(results, labels) -> dict:
     """Headline scores of a run: mean ± std over folds (or one split's 95 % interval),
-    pooled confusion matrix and per-class table over all test clips, chance level."""
+    pooled confusion matrix and per-class table over all test clips, chance level.
+
+    ``results`` is a list of :class:`FoldResult` (one seed) or a dict ``{seed: [FoldResult per
+    fold]}``. With several seeds each seed is summarised over its folds; the headline is the mean
+    over seeds, its ``_std`` the spread over folds of the seed-averaged fold scores, ``_seed_std``
+    the spread over seeds of the fold means; confusion and per-class tables pool all test clips
+    of every seed; ``frame`` holds the window-level scores where the folds have them.
+    """
+    if isinstance(results, dict):
+        return _summarize_seeds(results, labels)
     labels = list(labels)
     y_true = np.concatenate([r.y_true for r in results])
     y_pred = np.concatenate([r.y_pred for r in results])
@@ -182,6 +191,26 @@ def summarize(results: list[FoldResult], labels) -> dict:
     return out
 
 
+def _summarize_seeds(runs: dict, labels) -> dict:
+    per_seed = {sd: summarize(rs, labels) for sd, rs in runs.items()}
+    everything = summarize([r for rs in runs.values() for r in rs], labels)
+    out = {k: everything[k] for k in ("chance", "per_class", "confusion", "labels")}
+    out["n_test_clips"] = int(everything["n_test_clips"] // max(1, len(runs)))
+    folds = sorted({r.fold for rs in runs.values() for r in rs})
+    for key in M.HEADLINE:
+        by_fold = [np.mean([r.scores[key] for rs in runs.values() for r in rs if r.fold == f]) for f in folds]
+        out[key] = float(np.mean([p[key] for p in per_seed.values()]))
+        out[key + "_std"] = float(np.std(by_fold))
+        out[key + "_seed_std"] = float(np.std([p[key] for p in per_seed.values()]))
+    if all("frame" in r.extra for rs in runs.values() for r in rs):
+        frame = {k: [r.extra["frame"][k] for rs in runs.values() for r in rs] for k in ("wa", "ua")}
+        out["frame"] = {**{k: float(np.mean(v)) for k, v in frame.items()},
+                        **{k + "_std": float(np.std(v)) for k, v in frame.items()}}
+    out["per_seed"] = {str(sd): {k: p[k] for k in ("ua", "ua_std", "wa", "macro_f1")} for sd, p in per_seed.items()}
+    out["folds"] = [{"seed": sd, **f} for sd, p in per_seed.items() for f in p["folds"]]
+    return out
+
+
 def results_table(summary: dict, reference: dict | None = None) -> pd.DataFrame:
     """Ours beside the original's figures and chance, in percent."""
     ref = reference or {}
@@ -193,29 +222,6 @@ def results_table(summary: dict, reference: dict | None = None) -> pd.DataFrame:
                      "original": M.format_score(ref.get(key)) if ref.get(key) is not None else "–",
                      "chance": M.format_score(summary["chance"]["ua"] if key != "wa" else summary["chance"]["wa"])})
     return pd.DataFrame(rows).set_index("metric")
-
-
-def plot_histories(results: list[FoldResult], *, title: str = ""):
-    """Training curves (loss and accuracy, training vs validation) of every fold."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(13, 3.6))
-    for r in results:
-        for ax, key in zip(axes, ("loss", "accuracy")):
-            line, = ax.plot(r.history.index, r.history[key], lw=1, label=f"fold {r.fold} train")
-            ax.plot(r.history.index, r.history["val_" + key], lw=1, ls="--", color=line.get_color(),
-                    label=f"fold {r.fold} val")
-            if r.best_epoch != r.epochs_run:
-                ax.axvline(r.best_epoch, color=line.get_color(), lw=0.5, alpha=0.5)
-    for ax, key in zip(axes, ("loss", "accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
-        ax.set_title(f"{key} (solid: training, dashed: validation)")
-    axes[1].legend(fontsize=7, ncol=2)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
 
 
 def predictions_frame(results: list[FoldResult], clips: pd.DataFrame, splits: list[Split], labels) -> pd.DataFrame:

@@ -71,7 +71,7 @@ def test_run_training_projects_every_crema_d_model_experiment(tiny_root, tiny_ca
 
     out = tmp_path / "bench-training.json"
     r = bench.run_training(tiny_root, cache=tiny_cache, n_clips=128, repeat=1, out=out, demo_size="tiny",
-                           overrides={"n_folds": 2})  # the tiny corpus has 4 actors
+                           overrides={"n_folds": 2}, determinism=False)  # the tiny corpus has 4 actors
     assert json.loads(out.read_text()) == json.loads(json.dumps(r))
     names = {e.name for e in load_experiments(PROJECT_ROOT / "params", PROJECT_ROOT / "notebooks")
              if e.notebook in ("cnn1d", "cnn2d") and e.params["corpus"] == "crema-d"}
@@ -90,6 +90,8 @@ def test_crnn_and_opensmile_speeds_are_measured():
 
     r = bench.crnn_speed(n_clips=128, repeat=1)
     assert r["multiply_adds"] > 1e6 and r["s_per_clip_epoch"] > 0 and r["input_shape"] == [125, 64]
+    d = bench.determinism_cost(n_clips=64, repeat=1)
+    assert d["off"] > 0 and d["on"] > 0 and d["slowdown"] == pytest.approx(d["on"] / d["off"])
     y = (0.2 * np.sin(np.arange(16000) / 10)).astype(np.float32)
     s = bench.opensmile_speed([y, y], sr=16000)
     assert set(s) == {"eGeMAPSv02", "ComParE_2016"} and all(v["x_realtime_1core_cpu"] > 1 for v in s.values())

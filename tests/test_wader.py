@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ser_lib import wader, wavelet
+from ser_lib import wader, wader_converged, wavelet
 from ser_lib.config import CORPUS_EMOTIONS
 
 
@@ -144,26 +144,30 @@ def _toy_cwt(n_clips=48, seed=0):
 def test_converged_training_selects_on_validation_actors_only():
     X, lengths, y, labels, split = _toy_cwt()
     kw = dict(labels=labels, seed=3, frame_steps=16, epochs=3, patience=2, ae_epochs=1, batch_size=16)
-    r1 = wader.train_converged_fold(X, lengths, y, split, **kw)
+    r1 = wader_converged.train_converged_fold(X, lengths, y, split, **kw)
     y_scrambled = y.copy()
     y_scrambled[split.test] = np.roll(y[split.test], 1)
-    r2 = wader.train_converged_fold(X, lengths, y_scrambled, split, **kw)
+    r2 = wader_converged.train_converged_fold(X, lengths, y_scrambled, split, **kw)
+    r3 = wader_converged.train_converged_fold(X, lengths, y, split, **kw)
+    # determinism: the same settings, data and seed give the same run, to the last bit
+    pd.testing.assert_frame_equal(r1.history, r3.history, check_exact=True)
+    np.testing.assert_array_equal(r1.proba, r3.proba)
     # the test labels cannot move training, the stopping epoch or the test predictions
     pd.testing.assert_frame_equal(r1.history, r2.history)
     assert r1.best_epoch == r2.best_epoch
     np.testing.assert_array_equal(r1.y_pred, r2.y_pred)
     assert len(r1.y_pred) == len(split.test) and r1.extra["n_windows"] >= len(split.test)
     with pytest.raises(ValueError, match="unknown WaDER settings"):
-        wader.train_converged_fold(X, lengths, y, split, labels=labels, frames=3)
+        wader_converged.train_converged_fold(X, lengths, y, split, labels=labels, frames=3)
 
 
 def test_noisy_copies_join_training_only_and_seed_summary():
     X, lengths, y, labels, split = _toy_cwt(n_clips=12)
-    X2, L2, s2 = wader.with_noisy_copies(X, X + 1, lengths, split)
+    X2, L2, s2 = wader_converged.with_noisy_copies(X, X + 1, lengths, split)
     assert len(X2) == 24 and set(s2.train) == set(split.train) | {i + 12 for i in split.train}
     assert set(s2.test) == set(split.test) and max(s2.val.max(), s2.test.max()) < 12  # clean copies only
     from ser_lib import metrics as M
-    from ser_lib.training import FoldResult
+    from ser_lib.training import FoldResult, summarize
 
     def fold(f, acc):
         y_true = np.array(labels * 2, dtype=object)
@@ -173,10 +177,10 @@ def test_noisy_copies_join_training_only_and_seed_summary():
                           np.eye(4)[[labels.index(v) for v in y_pred]], 1, 1, 1.0,
                           extra={"frame": {"wa": 0.5, "ua": 0.5}})
 
-    s = wader.summarize_seeds({0: [fold(0, 8), fold(1, 6)], 1: [fold(0, 8), fold(1, 4)]}, labels)
+    s = summarize({0: [fold(0, 8), fold(1, 6)], 1: [fold(0, 8), fold(1, 4)]}, labels)
     assert s["n_test_clips"] == 16 and len(s["folds"]) == 4
     per_seed = [s["per_seed"]["0"]["ua"], s["per_seed"]["1"]["ua"]]
     assert s["ua"] == pytest.approx(np.mean(per_seed)) and s["ua_seed_std"] == pytest.approx(np.std(per_seed))
-    row = wader.ablation_row(s, encoder=False, time_pool=64, frame_seconds=1.0)
+    row = wader_converged.ablation_row(s, encoder=False, time_pool=64, frame_seconds=1.0)
     assert row["feature_set"] == "log-CWT ×64, 1.0 s" and row["seeds"] == 2 and row["ua"] == s["ua"]
     assert {"classifier", "normalisation", "ua_std", "macro_f1", "macro_f1_std"} <= set(row)
