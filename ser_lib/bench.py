@@ -327,7 +327,7 @@ def run_training(data_root=None, *, project=None, cache=None, n_clips: int = 512
     table, _ = corpus_table("crema-d", root)
     experiments = []
     for exp in load_experiments(project / "params", project / "notebooks"):
-        if exp.notebook in ("cnn1d", "cnn2d") and exp.params.get("corpus") == "crema-d":
+        if exp.notebook == "cnn" and exp.params.get("corpus") == "crema-d":
             experiments.append({**notebook_defaults(exp.notebook_path),
                                 **experiment_parameters(exp, synthetic=synthetic, overrides=overrides)})
     shapes = sorted({(p["architecture"], experiment_input_shape(p["features"])) for p in experiments})

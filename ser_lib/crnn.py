@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import melspec
 from .protocols import Split
 from .tf_logging import quiet_tensorflow
 

@@ -23,7 +23,7 @@ from .protocols import Split
 #: Emotions of both corpora (codes), in label order.
 SHARED_EMOTIONS = CREMA_D_EMOTIONS
 
-NORMALIZATIONS = ("none", "corpus")
+NORMALISATIONS = ("none", "corpus")
 
 
 def shared_clips(clips: pd.DataFrame, emotions=SHARED_EMOTIONS) -> pd.DataFrame:
@@ -50,8 +50,8 @@ def corpus_zscore(features: dict[str, np.ndarray], *, mode: str = "corpus") -> d
     -------
     dict of float32 arrays, same shapes.
     """
-    if mode not in NORMALIZATIONS:
-        raise ValueError(f"unknown normalization {mode!r}; expected one of {NORMALIZATIONS}")
+    if mode not in NORMALISATIONS:
+        raise ValueError(f"unknown normalisation {mode!r}; expected one of {NORMALISATIONS}")
     if mode == "none":
         return dict(features)
     out = {}
@@ -87,7 +87,7 @@ HEADLINE_KEYS = ("wa", "ua", "macro_f1", "wa_std", "ua_std", "macro_f1_std")
 
 
 def run_variant(feats_source: dict, feats_target: dict, source: pd.DataFrame, target: pd.DataFrame, *,
-                features, normalization: str, n_repeats: int, n_folds: int, labels=SHARED_EMOTIONS,
+                features, normalisation: str, n_repeats: int, n_folds: int, labels=SHARED_EMOTIONS,
                 seed: int = 0, names: tuple[str, str] = ("source", "target"), **train_kw) -> dict:
     """One input normalisation: ``n_repeats`` cross-corpus runs and the within-target yardstick.
 
@@ -99,7 +99,7 @@ def run_variant(feats_source: dict, feats_target: dict, source: pd.DataFrame, ta
         Their clip tables (``emotion``, ``actor``), in the same order.
     features : list of str
         Feature set (:func:`ser_lib.features.feature_set`).
-    normalization : {"corpus", "none"}
+    normalisation : {"corpus", "none"}
         See :func:`corpus_zscore`.
     n_repeats : int
         Cross-corpus runs; repeat ``r`` uses seed ``seed + r`` for weights and validation actors.
@@ -121,16 +121,16 @@ def run_variant(feats_source: dict, feats_target: dict, source: pd.DataFrame, ta
     from .protocols import actor_folds
 
     labels = list(labels)
-    X_t = feature_set(corpus_zscore(feats_target, mode=normalization), features)
-    X = np.concatenate([feature_set(corpus_zscore(feats_source, mode=normalization), features), X_t])
+    X_t = feature_set(corpus_zscore(feats_target, mode=normalisation), features)
+    X = np.concatenate([feature_set(corpus_zscore(feats_source, mode=normalisation), features), X_t])
     y_t = target["emotion"].to_numpy()
     y = np.concatenate([source["emotion"].to_numpy(), y_t])
     cross = [training.train_fold(X, y, cross_split(source["emotion"], source["actor"], len(target), random_state=seed + r),
                                  labels=labels, seed=seed + r, **train_kw,
-                                 desc=f"{normalization}: {names[0]} → {names[1]}, repeat {r + 1}/{n_repeats}")[0]
+                                 desc=f"{normalisation}: {names[0]} → {names[1]}, repeat {r + 1}/{n_repeats}")[0]
              for r in range(n_repeats)]
     within = [training.train_fold(X_t, y_t, s, labels=labels, seed=seed + s.fold, **train_kw,
-                                  desc=f"{normalization}: within {names[1]}, fold {s.fold + 1}/{n_folds}")[0]
+                                  desc=f"{normalisation}: within {names[1]}, fold {s.fold + 1}/{n_folds}")[0]
               for s in actor_folds(target["emotion"], target["actor"], n_folds=n_folds)]
     return {"cross": training.summarize(cross, labels), "within": training.summarize(within, labels),
             "cross_results": cross, "within_results": within}
@@ -144,13 +144,13 @@ def variants_table(runs: dict, *, source_name: str, target_name: str) -> pd.Data
     for norm, r in runs.items():
         for setting, key, trained_on in (("cross-corpus", "cross", source_name), ("within-corpus", "within", target_name)):
             s = r[key]
-            rows.append({"normalization": norm, "setting": setting, "trained on": trained_on, "tested on": target_name,
+            rows.append({"normalisation": norm, "setting": setting, "trained on": trained_on, "tested on": target_name,
                          # every cross repeat tests all target clips; the folds split them
                          "test clips": len(r["cross_results"][0].y_true) if key == "cross" else s["n_test_clips"],
                          **{name: format_score(s[k], s.get(k + "_std")) for k, name in
                             (("wa", "WA %"), ("ua", "UA %"), ("macro_f1", "macro F1 %"))},
                          "chance UA %": format_score(s["chance"]["ua"])})
-    return pd.DataFrame(rows).set_index(["normalization", "setting"])
+    return pd.DataFrame(rows).set_index(["normalisation", "setting"])
 
 
 def variant_scores(runs: dict) -> dict:

@@ -1,140 +1,33 @@
 """The first screen of ``reports/index.html``: what the report found, before the list of runs.
 
-Per corpus: the best model under the honest ``actor`` protocol (and the best that needs only one
-recording), the original work's figure with its protocol, the human listeners (CREMA-D), chance,
-and the cross-corpus drop; one chart of UA per experiment with error bars, chance and human lines.
-Below it the runs are grouped in the report's story (:data:`SECTIONS`).
+The headline per corpus, the stated findings and the chart, computed from the run records by
+:mod:`ser_lib.findings` (the same code that writes them into ``RESULTS.md``); below them the runs
+grouped in the report's sections (:data:`ser_lib.record.SECTIONS`, each record's ``report.section``).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
-from .metrics import format_score
+from .findings import SELECTION_NOTE, chart_png, headline, stated
+from .record import SECTIONS
 from .report import SYNTHETIC_BANNER, read_metrics
-
-#: Sections of the index, in the report's order, and how an experiment is placed in one.
-SECTIONS = ("Data exploration", "CREMA-D reproduction", "WaDER replication (RAVDESS)", "Beyond the originals",
-            "Cross-corpus", "Summary")
-
-#: The original works' headline figures, with their protocols (quoted in the issues of this project).
-ORIGINAL = {
-    "crema-d": "48.1 % accuracy (1-D CNN energy+ZCR; random split sharing speakers)",
-    "ravdess": "74 % frame accuracy (WaDER; 18 evaluation clips of the one actor it trained on, noisy copies on both sides)",
-}
-N_CLASSES = {"crema-d": 6, "ravdess": 8}
 
 
 def section_of(record: dict) -> str:
-    """The index section of an experiment's metrics record."""
-    name = record["experiment"]
-    if record.get("protocol") == "human" or name.startswith("explore-"):
-        return "Data exploration"
-    if name == "summary":
-        return "Summary"
-    if record.get("protocol") == "cross-corpus" or name.startswith("cross-"):
-        return "Cross-corpus"
-    if name.startswith("wader-") or name == "cnn1d-energy-zcr-ravdess-actor":
-        return "WaDER replication (RAVDESS)"
-    if name.startswith(("smile-", "crnn-")) or "-std-" in name:
-        return "Beyond the originals"
-    return "CREMA-D reproduction"
-
-
-def _single_recording(record: dict) -> bool:
-    return (record.get("normalisation") or "global") == "global"
-
-
-def findings(records: list[dict]) -> list[dict]:
-    """One row per corpus: best actor-protocol model (any normalisation), best one-recording model,
-    original, humans, chance, cross-corpus drop."""
-    rows = []
-    for corpus in ("crema-d", "ravdess"):
-        actor = [r for r in records if r["corpus"] == corpus and r.get("protocol") == "actor" and r.get("ua") is not None]
-        if not actor:
-            continue
-        best = max(actor, key=lambda r: r["ua"])
-        single = [r for r in actor if _single_recording(r)]
-        # a per-speaker experiment also reports its global twin
-        single_scores = [(r["ua"], r.get("ua_std"), r["experiment"]) for r in single]
-        single_scores += [(r["other_normalisation"]["ua"], r["other_normalisation"].get("ua_std"), r["experiment"])
-                          for r in actor if (r.get("other_normalisation") or {}).get("normalisation") == "global"]
-        best_single = max(single_scores) if single_scores else None
-        human = next((r for r in records if r["corpus"] == "crema-d" and r.get("protocol") == "human"), None)
-        cross = [r for r in records if r.get("protocol") == "cross-corpus" and r["corpus"] == corpus]
-        crossed = []  # (cross UA, normalisation, experiment, within UA or None)
-        for r in cross:
-            for norm, v in (r.get("variants") or {}).items():
-                c, w = (v or {}).get("cross") or {}, (v or {}).get("within") or {}
-                if c.get("ua") is not None:
-                    crossed.append((c["ua"], norm, r["experiment"], w.get("ua")))
-        crossed.sort(key=lambda t: -t[0])
-        single_cross = [t for t in crossed if t[1] in ("global", "none")]
-        rows.append({
-            "corpus": corpus,
-            "best (actor-disjoint)": f"{format_score(best['ua'], best.get('ua_std'))} — {best['experiment']}"
-                                     f" ({best.get('normalisation') or 'global'} normalisation)",
-            "best from one recording": (f"{format_score(best_single[0], best_single[1])} — {best_single[2]} (global)"
-                                        if best_single else "–"),
-            "original work": ORIGINAL[corpus],
-            "human listeners": format_score(human["ua"]) + " UA" if human and corpus == "crema-d" else "–",
-            "chance": format_score(1 / N_CLASSES[corpus]),
-            "trained on the other corpus": "; ".join(
-                f"{format_score(c)} ({n}, {e}" + (f"; within: {format_score(w)})" if w is not None else ")")
-                for c, n, e, w in crossed[:1] + single_cross[:1]) or "–",
-        })
-    return rows
-
-
-def chart_png(records: list[dict]) -> str | None:
-    """Base64 PNG: UA ± std of every actor-protocol and cross-corpus run, per corpus, with chance
-    and human lines (None when there is nothing to plot)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    runs = [r for r in records if r.get("protocol") in ("actor", "cross-corpus") and r.get("ua") is not None]
-    if not runs:
-        return None
-    corpora = [c for c in ("crema-d", "ravdess") if any(r["corpus"] == c for r in runs)]
-    fig, axes = plt.subplots(1, len(corpora), figsize=(6.5 * len(corpora), 0.3 * max(
-        sum(r["corpus"] == c for r in runs) for c in corpora) + 1.8), squeeze=False)
-    human = next((r["ua"] for r in records if r.get("protocol") == "human" and r["corpus"] == "crema-d"), None)
-    palette = {s: c for s, c in zip(SECTIONS, ("grey", "tab:orange", "tab:purple", "tab:blue", "tab:green", "grey"))}
-    for ax, corpus in zip(axes[0], corpora):
-        rs = sorted([r for r in runs if r["corpus"] == corpus], key=lambda r: r["ua"])
-        y = np.arange(len(rs))
-        ax.barh(y, [100 * r["ua"] for r in rs], xerr=[100 * (r.get("ua_std") or 0) for r in rs],
-                color=[palette[section_of(r)] for r in rs], capsize=2)
-        ax.set_yticks(y, [r["experiment"] for r in rs], fontsize=7)
-        ax.axvline(100 / N_CLASSES[corpus], color="black", ls=":", lw=1, label="chance")
-        if human is not None and corpus == "crema-d":
-            ax.axvline(100 * human, color="tab:red", ls="--", lw=1, label="human listeners")
-        ax.set_xlabel("UA % (± std over folds)")
-        ax.set_title(f"{corpus}: orange reproduction, blue beyond, purple WaDER, green cross-corpus", fontsize=8)
-        ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+    """The index section (its title) of a run record: its params file's ``report.section``."""
+    return SECTIONS[(record.get("report") or {}).get("section", "beyond")]
 
 
 def reproduction_pairs(records: list[dict]) -> list[dict]:
-    """CREMA-D reproduction: one row per model, ``seed`` and ``actor`` side by side."""
-    from .summary import model_key
-
+    """The reproduction section: one row per model (``report.model``), ``seed`` and ``actor`` side by side."""
     pairs: dict[str, dict] = {}
     for r in records:
-        if section_of(r) == "CREMA-D reproduction" and r.get("protocol") in ("seed", "actor"):
-            pairs.setdefault(model_key(r["experiment"]), {})[r["protocol"]] = r
+        if (r.get("report") or {}).get("section") == "reproduction" and r.get("protocol") in ("seed", "actor"):
+            pairs.setdefault(r["report"]["model"], {})[r["protocol"]] = r
     return [{"model": k, **v} for k, v in sorted(pairs.items())]
 
 
@@ -189,20 +82,21 @@ def build_index(reports_dir: str | Path, *, title: str = "Speech emotion recogni
     synthetic = any(r["data"] == "synthetic" for r in records)
     header = ["experiment", "corpus", "protocol", "data", "normalisation", "test clips", "WA %", "UA %",
               "macro F1 %", "weighted F1 %", "chance UA %", "wall s"]
-    found = findings(records)
-    top = _table(list(found[0]), [[html.escape(str(v)) for v in row.values()] for row in found]) if found else ""
+    found = headline(records)
+    top = (_table(list(found[0]), [[html.escape(str(v)) for v in row.values()] for row in found])
+           + f'<p class="note">{html.escape(SELECTION_NOTE)}</p>') if found else ""
     chart = chart_png(records)
     chart_html = (f'<img id="chart" alt="UA per experiment with chance and human lines" '
-                  f'src="data:image/png;base64,{chart}">' if chart else "")
+                  f'src="data:image/png;base64,{base64.b64encode(chart).decode()}">' if chart else "")
     sections, toc = [], []
-    for k, section in enumerate(SECTIONS):
+    for k, section in enumerate(SECTIONS.values()):
         members = [r for r in records if section_of(r) == section]
         if not members:
             continue
         anchor = f"s{k}"
         toc.append(f'<a href="#{anchor}">{html.escape(section)}</a>')
         body = ""
-        if section == "CREMA-D reproduction":
+        if section == SECTIONS["reproduction"]:
             pairs = reproduction_pairs(records)
             body += "<p>Seed (the original's split, speakers shared) beside actor-disjoint folds, one row per model.</p>"
             body += _table(["model", "seed UA %", "actor UA %", "gap (points)"], [
@@ -222,9 +116,11 @@ def build_index(reports_dir: str | Path, *, title: str = "Speech emotion recogni
                   f"between {html.escape(when[0][:10])} and {html.escape(when[-1][:10])}"
                   + (f'; every table of the summary: <a href="{html.escape(results_page)}">RESULTS</a>' if results_page else "")
                   + ".</p>") if real and when and not synthetic else ""
-    summary_rec = next((r for r in records if isinstance(r.get("findings"), list) and r["findings"]), None)
-    stated = ("<ul>" + "".join(f"<li>{html.escape(str(f))}</li>" for f in summary_rec["findings"]) + "</ul>"
-              if summary_rec else "")
+    notes = stated(records, reports_dir) if records else []
+    stated_html = "<ul>" + "".join(f"<li>{html.escape(str(f))}</li>" for f in notes) + "</ul>" if notes else ""
+    if (reports_dir / "summary.html").is_file():
+        stated_html += '<p>Every table of the summary: <a href="summary.html">summary page</a>.</p>'
+
     demo = (f'<h2 id="demo">Pipeline check (synthetic demo)</h2><p class="demo">The same pipeline run on the built-in '
             f'<b>synthetic</b> corpus, to check that every notebook runs: <a href="{html.escape(demo_index)}">demo '
             "pages</a>. Their numbers say nothing about emotion in real speech and are not part of this report.</p>"
@@ -239,6 +135,7 @@ th {{ background: #eee; }}
 #chart {{ max-width: 100%; }} nav a {{ margin-right: 1em; }}
 .provenance {{ background: #eef5ee; padding: 8px 12px; border-left: 4px solid #2e7d32; }}
 .demo {{ background: #fff3e0; padding: 8px 12px; border-left: 4px solid #e65100; }}
+.note {{ font-size: 0.9em; color: #444; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 {banner}
@@ -248,7 +145,7 @@ per-class recall in percent, mean ± std over folds. <i>speaker</i> normalisatio
 recordings of each speaker together (transductive); <i>global</i> needs one recording only.</p>
 {provenance}
 {top}
-{stated}
+{stated_html}
 {chart_html}
 <nav>{' '.join(toc)}</nav>
 {chr(10).join(sections)}

@@ -38,6 +38,9 @@ REQUIRED = ("experiment", "notebook", "title", "corpus")
 INJECTED = ("data_root", "cache_dir", "reports_dir", "demo_size")
 #: Notebooks that run first and last.
 FIRST, LAST = ("exploration",), ("summary",)
+#: Notebooks that are stages of the pipeline, not experiments: they read the run records and
+#: write no record of their own.
+STAGES = LAST
 
 TF_NOISE = re.compile(
     r"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] )|(^[IWEF]\d{4} )|oneDNN custom operations|"
@@ -125,6 +128,13 @@ def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Exper
     if unknown:
         raise ParamsError(f"{params_path}: unknown parameters {unknown} for notebook {nb.name} "
                           f"(its parameters: {sorted(known)})")
+    if nb.stem not in STAGES:
+        from .record import Placement, RecordError
+
+        try:
+            params["report"] = Placement.from_params(params.get("report"), where=str(params_path))
+        except RecordError as exc:
+            raise ParamsError(str(exc)) from None
     peak = params.get("peak_memory_gib", 0)
     if isinstance(peak, bool) or not isinstance(peak, (int, float)) or peak < 0:
         raise ParamsError(f"{params_path}: 'peak_memory_gib' must be a number of GiB, got {peak!r}")
@@ -138,9 +148,19 @@ def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Exper
     return Experiment(params_path.stem, params_path, nb, params)
 
 
+def summary_stage(notebooks_dir: str | Path) -> Experiment:
+    """The summary: a stage of the pipeline that reads every run record (``summary.ipynb``), runs
+    after every experiment and writes ``RESULTS.md`` and ``summary.html``, but no record."""
+    nb = Path(notebooks_dir) / "summary.ipynb"
+    return Experiment("summary", nb, nb, {"experiment": "summary", "notebook": "summary",
+                                          "title": "Summary of all experiments", "corpus": "all"})
+
+
 def load_experiments(params_dir: str | Path, notebooks_dir: str | Path) -> list[Experiment]:
-    """All experiments, exploration first, summary last, the rest by name."""
+    """All experiments (one per params file), exploration first, then the rest by name, and the
+    summary stage last."""
     exps = [load_experiment(p, notebooks_dir) for p in sorted(Path(params_dir).glob("*.yaml"))]
+    exps.append(summary_stage(notebooks_dir))
 
     def key(e: Experiment):
         return (0 if e.notebook in FIRST else 2 if e.notebook in LAST else 1, e.name)
@@ -309,7 +329,7 @@ def applicable(exp: Experiment, overrides: dict | None) -> dict:
 def experiment_parameters(exp: Experiment, *, synthetic: bool, overrides: dict | None = None) -> dict:
     """The notebook parameters of one run: the params file, then its ``demo`` block when the
     data is synthetic, then the command line's ``--set`` overrides (those that apply)."""
-    params = {k: v for k, v in exp.params.items() if k not in PIPELINE_KEYS}
+    params = {k: v for k, v in exp.params.items() if k not in PIPELINE_KEYS and exp.notebook not in STAGES}
     if synthetic:
         params.update(exp.params.get("demo", {}))
     params.update(applicable(exp, overrides))
@@ -340,26 +360,40 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
                   demo_size=demo_size)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
+        from .report import output_dir, results_path
+
+        results = results_path(output_dir(reports_dir, synthetic), exp.name)
+        results.unlink(missing_ok=True)
         pm.execute_notebook(str(exp.notebook_path), str(out_nb), parameters=params,
                             cwd=str(exp.notebook_path.parent), kernel_name=kernel_name,
                             progress_bar=False, log_output=False, request_save_on_cell_execute=False)
-        record_effective_params(reports_dir / "metrics" / f"{exp.name}.json",
-                                {**notebook_defaults(exp.notebook_path), **params})
+        if exp.notebook not in STAGES:
+            write_record(exp, results, {**notebook_defaults(exp.notebook_path), **params},
+                         synthetic=synthetic, data_root_dir=data_root_dir, demo_size=demo_size)
     finally:
         if out_nb.is_file():
             export_html(out_nb, reports_dir / f"{exp.name}.html")
 
 
-def record_effective_params(metrics_path: Path, params: dict) -> None:
-    """Add ``effective_params`` (every parameter the notebook ran with) to a run's metrics record,
-    so that nothing depends on what a notebook typed into its own ``Run(params=...)``."""
-    if not metrics_path.is_file():
-        return
-    record = json.loads(metrics_path.read_text())
-    record["effective_params"] = {k: v for k, v in params.items() if k not in INJECTED}
-    from .report import write_atomic
+def write_record(exp: Experiment, results: Path, params: dict, *, synthetic: bool, data_root_dir: Path,
+                 demo_size: str) -> Path:
+    """Write the run record ``metrics/<experiment>.json`` (:mod:`ser_lib.record`) beside the
+    notebook's results file: the effective parameters the pipeline passed (every notebook
+    parameter but :data:`INJECTED`), the provenance (commit, data identity, host, time, wall, peak
+    memory) and the experiment's placement in the report."""
+    from . import record as R
 
-    write_atomic(metrics_path, json.dumps(record, indent=1, default=str) + "\n")
+    if not results.is_file():
+        raise RuntimeError(f"{exp.notebook_path.name} finished without writing its results ({results})")
+    data_id = (f"synthetic:{demo_size}" if synthetic else
+               ";".join(f"{c}:{R.data_identity(data_root_dir / c)}" for c in corpora_needed(exp)))
+    rec = R.compose(experiment=exp.name, title=exp.params["title"], corpus=exp.params["corpus"],
+                    protocol=exp.params.get("protocol", "none"), placement=exp.params["report"],
+                    effective_params=json.loads(json.dumps({k: v for k, v in params.items() if k not in INJECTED},
+                                                           default=str)),
+                    results=json.loads(results.read_text()), synthetic=synthetic,
+                    commit=R.git_commit(PROJECT_ROOT), data_id=data_id)
+    return R.write(rec, results.parent.parent / "metrics" / f"{exp.name}.json")
 
 
 @contextlib.contextmanager
@@ -450,7 +484,7 @@ def _dask_client(jobs: int, scheduler: str | None):
 GIB_PER_JOB = 8
 
 #: Params-file keys read by the pipeline, not passed to the notebook.
-PIPELINE_KEYS = ("notebook", "demo", "peak_memory_gib")
+PIPELINE_KEYS = ("notebook", "demo", "peak_memory_gib", "report")
 
 
 def runs_alone(exp: Experiment, *, real: bool) -> bool:
@@ -618,7 +652,8 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
                          demo_size=demo_size, inputs=inputs, real=real)
         done = ((stamps / f"{exp.name}.sha256").is_file() and (stamps / f"{exp.name}.sha256").read_text() == fp
                 and (reports_dir / f"{exp.name}.html").is_file()
-                and (reports_dir / "metrics" / f"{exp.name}.json").is_file())
+                and ((reports_dir / "RESULTS.md") if exp.notebook in STAGES
+                     else (reports_dir / "metrics" / f"{exp.name}.json")).is_file())
         if done and not force:
             log(f"  up to date  {exp.name}")
             return None

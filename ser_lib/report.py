@@ -1,9 +1,9 @@
 """Run bookkeeping and report pages.
 
-Every experiment notebook starts a :class:`Run` and ends with :meth:`Run.finish`, which
-writes ``reports/metrics/<experiment>.json``: the machine-readable figures, the protocol,
-whether the data was real or synthetic, wall time and peak memory. :func:`ser_lib.frontpage.build_index`
-turns all of them into ``reports/index.html`` (:func:`ser_lib.frontpage.build_index`).
+Every experiment notebook starts a :class:`Run` and ends with :meth:`Run.finish`, which writes
+its results (figures, protocol, real or synthetic data, wall time, peak memory) for the pipeline;
+the pipeline turns them into the run record ``reports/metrics/<experiment>.json``
+(:mod:`ser_lib.record`), and :func:`read_metrics` reads every record back, validated.
 """
 
 from __future__ import annotations
@@ -19,10 +19,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-
-#: Keys every metrics file carries.
-REQUIRED_KEYS = ("experiment", "corpus", "protocol", "data", "n_test_clips", "wa", "ua",
-                 "macro_f1", "weighted_f1", "wall_s", "peak_rss_mb", "reference")
 
 SYNTHETIC_BANNER = (
     "SYNTHETIC DEMO DATA — the real corpus was not found under DATA_ROOT, so this page was "
@@ -92,7 +88,11 @@ def _jsonable(value):
 
 
 class Run:
-    """Bookkeeping of one experiment run (wall time, memory, metrics file).
+    """Bookkeeping of one experiment run in its notebook (wall time, memory, results file).
+
+    The notebook's results go to ``<reports_dir>/results/<experiment>.json``; the pipeline then
+    writes the run record ``metrics/<experiment>.json`` from them, with the parameters it passed
+    and the provenance (:mod:`ser_lib.record`). A notebook never writes its own record.
 
     Parameters
     ----------
@@ -104,15 +104,14 @@ class Run:
     synthetic : bool
         Whether the data is the synthetic demo corpus.
     reports_dir : path
-        Report folder; the metrics go to ``<reports_dir>/metrics/<experiment>.json``. On synthetic
-        data everything goes to ``<reports_dir>/demo/`` instead (:func:`output_dir`): use
-        :attr:`reports_dir` of the run, not the parameter, for every file the notebook writes.
-    params : dict, optional
-        The run's parameters, stored in the metrics file.
+        Report folder. On synthetic data everything goes to ``<reports_dir>/demo/`` instead
+        (:func:`output_dir`): use :attr:`reports_dir` of the run, not the parameter, for every
+        file the notebook writes.
+    title : str
     """
 
     def __init__(self, experiment: str, corpus: str, protocol: str, *, synthetic: bool,
-                 reports_dir: str | Path, params: dict | None = None, title: str = ""):
+                 reports_dir: str | Path, title: str = ""):
         if not experiment:
             raise ValueError("experiment name is empty")
         self.experiment = experiment
@@ -121,7 +120,6 @@ class Run:
         self.synthetic = bool(synthetic)
         self.title = title or experiment
         self.reports_dir = output_dir(reports_dir, self.synthetic)
-        self.params = dict(params or {})
         self.started = time.time()
 
     @property
@@ -129,8 +127,8 @@ class Run:
         return "synthetic" if self.synthetic else "real"
 
     @property
-    def metrics_path(self) -> Path:
-        return self.reports_dir / "metrics" / f"{self.experiment}.json"
+    def results_path(self) -> Path:
+        return results_path(self.reports_dir, self.experiment)
 
     def banner(self):
         """An IPython HTML banner for synthetic data (an empty string for real data)."""
@@ -145,7 +143,7 @@ class Run:
 
     def finish(self, *, n_test_clips: int | None, scores: dict | None = None,
                reference: dict | None = None, extra: dict | None = None) -> dict:
-        """Write the metrics file and return its content.
+        """Write the notebook's results file and return its content.
 
         Parameters
         ----------
@@ -160,14 +158,8 @@ class Run:
             Anything else worth keeping (per-class tables, fold results, ...).
         """
         scores = dict(scores or {})
-        record = {
-            "experiment": self.experiment,
-            "title": self.title,
-            "corpus": self.corpus,
-            "protocol": self.protocol,
-            "data": self.data,
-            "n_test_clips": n_test_clips,
-        }
+        record = {"experiment": self.experiment, "title": self.title, "corpus": self.corpus,
+                  "protocol": self.protocol, "data": self.data, "n_test_clips": n_test_clips}
         for key in ("wa", "ua", "macro_f1", "weighted_f1"):
             record[key] = scores.pop(key, None)
         record.update(scores)
@@ -176,49 +168,35 @@ class Run:
         record["peak_rss_mb"] = round(peak_rss_mb(), 1)
         record["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         record["host"] = {"machine": platform.machine(), "cpus": os.cpu_count()}
-        record["params"] = self.params
         if extra:
             record.update(extra)
         record = _jsonable(record)
-        write_atomic(self.metrics_path, json.dumps(record, indent=1, allow_nan=False) + "\n")
+        write_atomic(self.results_path, json.dumps(record, indent=1, allow_nan=False) + "\n")
         return record
 
 
+def results_path(reports_dir: str | Path, experiment: str) -> Path:
+    """Where a notebook leaves its results for the pipeline (git-ignored)."""
+    return Path(reports_dir) / "results" / f"{experiment}.json"
+
+
 def read_metrics(reports_dir: str | Path) -> list[dict]:
-    """Load every ``metrics/*.json`` under ``reports_dir`` (sorted by name).
+    """Load and validate every run record ``metrics/*.json`` under ``reports_dir`` (sorted by name;
+    :func:`ser_lib.record.from_json`), in their flat form.
 
     Raises
     ------
     ValueError
-        If a file is not valid JSON or lacks a required key (the file is named).
+        If a file is not valid JSON or does not follow the record's schema (the file is named).
     """
+    from .record import from_json
+
     out = []
     for path in sorted((Path(reports_dir) / "metrics").glob("*.json")):
         try:
             record = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: not valid JSON ({exc})") from None
-        missing = [k for k in REQUIRED_KEYS if k not in record]
-        if missing:
-            raise ValueError(f"{path}: missing keys {missing}")
-        try:
-            check_metrics_schema(record)
-        except Exception as exc:  # jsonschema.ValidationError
-            raise ValueError(f"{path}: does not follow ser_lib/resources/metrics.schema.json "
-                             f"({getattr(exc, 'message', exc)} at {'/'.join(map(str, getattr(exc, 'path', [])))})") from None
+        from_json(record, where=str(path))
         out.append(record)
     return out
-
-
-def check_metrics_schema(record: dict) -> None:
-    """Validate a metrics record against ``ser_lib/resources/metrics.schema.json``, the one written
-    schema of the metrics record that the summary and the index rely on.
-
-    Raises
-    ------
-    jsonschema.ValidationError
-    """
-    import jsonschema
-
-    schema = json.loads((Path(__file__).resolve().parent / "resources" / "metrics.schema.json").read_text())
-    jsonschema.validate(record, schema)

@@ -8,20 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import CORPORA, CORPUS_EMOTIONS
+from .config import CORPORA
 from .metrics import format_score
+
 
 def _cell(record: dict, key: str) -> str:
     ci = record.get("wa_ci") if key == "wa" and record.get(key + "_std") is None else None
     return format_score(record.get(key), record.get(key + "_std"), ci)
-
-
-def model_key(experiment: str) -> str:
-    """``cnn1d-energy-seed`` → ``cnn1d-energy`` (the experiment without its protocol suffix)."""
-    for suffix in ("-seed", "-actor"):
-        if experiment.endswith(suffix):
-            return experiment[: -len(suffix)]
-    return experiment
 
 
 def results_table(records: list[dict]) -> pd.DataFrame:
@@ -49,9 +42,11 @@ def results_table(records: list[dict]) -> pd.DataFrame:
             "frame WA %": _cell(r["frame"], "wa") if isinstance(r.get("frame"), dict) else "–",
             "original %": ref_text or "–",
             "wa_value": r["wa"], "ua_value": r["ua"], "wa_std_value": r.get("wa_std"), "ua_std_value": r.get("ua_std"),
+            "model": (r.get("report") or {}).get("model", r["experiment"]),
         })
     cols = ["experiment", "title", "corpus", "protocol", "data", "normalisation", "test clips", "WA %", "UA %",
-            "macro F1 %", "chance UA %", "frame WA %", "original %", "wa_value", "ua_value", "wa_std_value", "ua_std_value"]
+            "macro F1 %", "chance UA %", "frame WA %", "original %", "wa_value", "ua_value", "wa_std_value", "ua_std_value",
+            "model"]
     table = pd.DataFrame(rows, columns=cols)
     table["_human"] = table["protocol"] != "human"  # the human row first within its corpus
     return table.sort_values(["corpus", "_human", "experiment"], kind="stable").drop(columns="_human").reset_index(drop=True)
@@ -89,164 +84,9 @@ def ablation_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-WADER_RUNS = ("wader-as-published", "wader-as-published-transpose", "wader-as-published-pool32", "wader-seed",
-              "wader-seed-adam", "wader-seed-pool64", "wader-seed-framesplit", "wader-actor", "wader-actor-raw",
-              "wader-actor-pool128", "wader-actor-quarter-second")
-
-
-def _published_reading(record: dict, reading: str, column: str = "last epoch"):
-    for row in record.get("published_at") or []:
-        if row.get("reading", "").startswith(reading):
-            return row.get(column)
-    return None
-
-
-def _runs_from_records(record: dict) -> str:
-    """'k of n': how many of an experiment's runs (seed × fold) its last call read from run records
-    instead of computing them ('–' for metrics written before run records existed)."""
-    runs = [run for run in record.get("folds") or [] if isinstance(run, dict) and "from cache" in run]
-    if not runs:
-        return "–"
-    return f"{sum(bool(run['from cache']) for run in runs)} of {len(runs)}"
-
-
-def wader_table(records: list[dict]) -> pd.DataFrame:
-    """Every WaDER run side by side: protocol, frame layout, time pooling, seeds, evaluation-frame
-    accuracy (argmax), the original's p > 0.5 reading on training and evaluation frames at the
-    last epoch (where logged), clip UA with its spread, how many of its runs were read from run
-    records, wall time of the call that wrote the metrics and its peak memory."""
-    by_name = {r["experiment"]: r for r in records}
-    rows = []
-    for name in WADER_RUNS:
-        r = by_name.get(name)
-        if r is None:
-            continue
-        p = r.get("effective_params") or r.get("params") or {}
-        frame = r.get("frame") if isinstance(r.get("frame"), dict) else {}
-        pct = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
-        rows.append({
-            "experiment": name, "protocol": r["protocol"], "data": r["data"],
-            "layout": r.get("frame_layout") or p.get("frame_layout") or ("transpose" if r["protocol"] == "seed" else "–"),
-            "time pool": r.get("time_pool") or p.get("time_pool"), "seeds": len(r.get("seeds") or p.get("seeds") or [0]),
-            "eval frames WA %": _cell(frame, "wa") if frame else "–",
-            "train frames p>0.5 % (last)": pct(_published_reading(r, "training frames, p > 0.5")),
-            "eval frames p>0.5 % (last)": pct(_published_reading(r, "evaluation frames, p > 0.5")),
-            "train frames argmax % (last)": pct(_published_reading(r, "training frames, argmax")),
-            "clip UA %": _cell(r, "ua"), "runs from records": _runs_from_records(r), "wall s": r.get("wall_s"),
-            "peak RSS GB": None if r.get("peak_rss_mb") is None else round(r["peak_rss_mb"] / 1024, 1),
-        })
-    return pd.DataFrame(rows)
-
-
-def _where_published_figures_appear(adam: dict | None) -> str:
-    """The line on a model that fits its training frames (``wader-seed-adam``): where 74 % shows."""
-    if adam is None or not adam.get("published_at"):
-        return "**Where 74 % appears**: `wader-seed-adam` (an optimizer that fits) not run with per-epoch logging."
-
-    def pct(reading, column="last epoch"):
-        v = _published_reading(adam, reading, column)
-        return "–" if v is None else f"{100 * v:.1f} %"
-
-    first = _published_reading(adam, "training frames while fitting (Keras log), p > 0.5", "first epoch ≥ 74.00 %")
-    return ("**Where 74 % appears**: with an optimizer that fits (`wader-seed-adam`: Adam 1e-3, the original's "
-            "split and epochs, ×32 pooled, transposed) the *training* frames reach "
-            f"{pct('training frames while fitting (Keras log), p > 0.5')} by the original's p > 0.5 reading as Keras "
-            f"logs it while fitting (best {pct('training frames while fitting (Keras log), p > 0.5', 'best epoch')}, "
-            f"first ≥ 74 % at epoch {first or 'never'}), {pct('training frames, p > 0.5')} re-scored after training "
-            f"({pct('training frames, argmax')} argmax), while its evaluation frames stay at "
-            f"{pct('evaluation frames, argmax')} argmax / {pct('evaluation frames, p > 0.5')} p > 0.5 "
-            f"(clip UA {100 * adam['ua']:.1f} %): the published figures match training-frame accuracy.")
-
-
-def _first_reached(record: dict, targets=("74.00", "75.78")) -> str:
-    """Which per-epoch readings of a run reach the published figures, and at which epoch (per seed)."""
-    rows = record.get("published_at") or []
-    if not rows:
-        return ""
-    hits = {t: [f"{row['reading']} (epoch {row[f'first epoch ≥ {t} %']})" for row in rows
-                if any(v.strip() != "never" for v in str(row.get(f"first epoch ≥ {t} %", "never")).split(","))]
-            for t in targets}
-    if not any(hits.values()):
-        return (f"Neither {' nor '.join(f'{float(t):g} %' for t in targets)} is reached on any set, under either "
-                "reading, at any epoch.")
-    return "; ".join(f"{float(t):g} % is first reached by " + ("; ".join(h) if h else "no reading")
-                     for t, h in hits.items()) + "."
-
-
-def wader_gap(records: list[dict]) -> list[str]:
-    """One line per cause of the distance between the published 74 % and our WaDER figures, each
-    with the measured numbers (or what is still missing)."""
-    by = {r["experiment"]: r for r in records}
-
-    def frame_wa(name):
-        f = (by.get(name) or {}).get("frame")
-        return f.get("wa") if isinstance(f, dict) else None
-
-    def pct(v):
-        return "not run" if v is None else f"{100 * v:.1f} %"
-
-    def pool(name):
-        r = by.get(name) or {}
-        p = r.get("time_pool") or (r.get("effective_params") or {}).get("time_pool")
-        if not p:
-            return "not run"
-        n = len(r.get("seeds") or (r.get("effective_params") or r.get("params") or {}).get("seeds") or [0])
-        return ("full resolution" if p == 1 else f"×{p} pooled") + f", {n} seed{'s' if n != 1 else ''}"
-
-    def clip_ua(name):
-        r = by.get(name)
-        return "not run" if r is None else f"{_cell(r, 'ua')} %"
-
-    # the published procedure at the finest resolution measured so far
-    shown = next((n for n in ("wader-as-published", "wader-as-published-pool32", "wader-seed") if n in by),
-                 "wader-as-published")
-    pub = by.get(shown) or {}
-    layout = "the original's reshape" if shown != "wader-seed" else "transposed frames"
-    full = "wader-as-published" in by and "wader-as-published-transpose" in by
-    reshape_pair = (("wader-as-published", "wader-as-published-transpose") if full
-                    else ("wader-as-published-pool32", "wader-seed"))
-    lines = [
-        f"**Metric and set**: the original's procedure (`{shown}`: {pool(shown)}, {layout}); at the last epoch the "
-        f"original's p > 0.5 reading reaches {pct(_published_reading(pub, 'training frames, p > 0.5'))} on the "
-        f"*training* frames and {pct(_published_reading(pub, 'evaluation frames, p > 0.5'))} on the evaluation frames "
-        f"(argmax: {pct(_published_reading(pub, 'training frames, argmax'))} training, {pct(frame_wa(shown))} "
-        f"evaluation); the published figures are 74 % / 75.78 %. {_first_reached(pub)}",
-        _where_published_figures_appear(by.get("wader-seed-adam")),
-        f"**Reshape**: evaluation-frame accuracy with the original's reshape {pct(frame_wa(reshape_pair[0]))} "
-        f"({pool(reshape_pair[0])}), with the correct transpose {pct(frame_wa(reshape_pair[1]))} "
-        f"({pool(reshape_pair[1])}).",
-        ("**Resolution**: " + (
-            f"the original's reshape {pct(frame_wa('wader-as-published'))} ({pool('wader-as-published')}) against "
-            if "wader-as-published" in by else
-            "full resolution (4000-step frames) not measured (hours per seed on CPU cores, see the README); "
-            "with the original's reshape, ")
-         + f"{pct(frame_wa('wader-as-published-pool32'))} ({pool('wader-as-published-pool32')}); transposed "
-         + (f"{pct(frame_wa('wader-as-published-transpose'))} ({pool('wader-as-published-transpose')}, "
-            "`wader-as-published-transpose`) against " if "wader-as-published-transpose" in by else "")
-         + f"{pct(frame_wa('wader-seed'))} ({pool('wader-seed')}, `wader-seed`), "
-         f"{pct(frame_wa('wader-seed-pool64'))} ({pool('wader-seed-pool64')}, `wader-seed-pool64`)."),
-        f"**Leak**: splitting frames instead of clips (a stronger leak than the original's) gives "
-        f"{pct(frame_wa('wader-seed-framesplit'))} evaluation-frame accuracy against {pct(frame_wa('wader-seed'))} "
-        "with the original's clip-level split.",
-    ]
-    act = by.get("wader-actor")
-    lines.append("**Split size and speakers**: the original evaluates 18 clips of the one actor it trains on; on "
-                 + ("all clips with unseen actors: not run" if act is None else
-                    f"{act.get('n_test_clips')} clips of unseen actors, WaDER trained to convergence reaches "
-                    f"{clip_ua('wader-actor')} clip UA ({pct(frame_wa('wader-actor'))} window accuracy)")
-                 + ", chance 12.5 %.")
-    lines.append(f"**What each part contributes** (actor protocol, clip UA): autoencoder latent {clip_ua('wader-actor')}, "
-                 f"raw log-CWT {clip_ua('wader-actor-raw')}; ×128 pooling {clip_ua('wader-actor-pool128')}; "
-                 f"0.25-s frames {clip_ua('wader-actor-quarter-second')}.")
-    missing = [n for n in WADER_RUNS if n not in by]
-    if missing:
-        lines.append("Not yet measured: " + ", ".join(f"`{n}`" for n in missing) + ".")
-    return lines
-
-
 def protocol_gaps(table: pd.DataFrame) -> pd.DataFrame:
     """For every model run under both ``seed`` and ``actor``: the two UA values and their gap (points)."""
-    t = table[table["protocol"].isin(["seed", "actor"])].assign(model=lambda d: d["experiment"].map(model_key))
+    t = table[table["protocol"].isin(["seed", "actor"])]
     wide = t.pivot_table(index=["corpus", "model"], columns="protocol", values="ua_value", aggfunc="first")
     wide = wide.dropna(subset=[c for c in ("seed", "actor") if c in wide.columns])
     if not {"seed", "actor"} <= set(wide.columns) or wide.empty:
@@ -263,21 +103,21 @@ def cross_corpus_table(records: list[dict]) -> pd.DataFrame:
     for r in records:
         if r.get("protocol") != "cross-corpus":
             continue
-        variants = r.get("variants") or {r.get("normalization", "–"): {"cross": r, "within": r.get("within") or {}}}
+        variants = r.get("variants") or {r.get("normalisation", "–"): {"cross": r, "within": r.get("within") or {}}}
         for norm, v in variants.items():
             cross, within = v.get("cross") or {}, v.get("within") or {}
             drop = (100 * (within["ua"] - cross["ua"])) if within.get("ua") is not None and cross.get("ua") is not None else None
             rows.append({
                 "direction": f"{r.get('source_corpus', '?')} → {r['corpus']}", "experiment": r["experiment"],
-                "normalization": norm,
-                "headline": norm == r.get("normalization"), "data": r["data"], "test clips": r.get("n_test_clips"),
+                "normalisation": norm,
+                "headline": norm == r.get("normalisation"), "data": r["data"], "test clips": r.get("n_test_clips"),
                 "cross UA %": format_score(cross.get("ua"), cross.get("ua_std")),
                 "cross WA %": format_score(cross.get("wa"), cross.get("wa_std")),
                 "within-target UA %": format_score(within.get("ua"), within.get("ua_std")),
                 "drop (points)": None if drop is None else round(drop, 1),
                 "chance UA %": format_score((r.get("chance") or {}).get("ua")),
                 "cross_ua_value": cross.get("ua"), "within_ua_value": within.get("ua")})
-    cols = ["direction", "experiment", "normalization", "headline", "data", "test clips", "cross UA %", "cross WA %",
+    cols = ["direction", "experiment", "normalisation", "headline", "data", "test clips", "cross UA %", "cross WA %",
             "within-target UA %", "drop (points)", "chance UA %", "cross_ua_value", "within_ua_value"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -303,15 +143,15 @@ def augmentation_effects(records: list[dict], reports_dir: str | Path) -> pd.Dat
     from .corpus import emotion_labels
 
     def core(r):
-        return {k: v for k, v in (r.get("params") or {}).items() if k not in AUGMENTATION_KEYS}
+        return {k: v for k, v in (r.get("effective_params") or {}).items() if k not in AUGMENTATION_KEYS}
 
     rows = []
     for aug in records:
-        if not (aug.get("params") or {}).get("augment"):
+        if not (aug.get("effective_params") or {}).get("augment"):
             continue
         twins = [r for r in records if r is not aug and r.get("corpus") == aug.get("corpus")
                  and r.get("protocol") == aug.get("protocol") and r.get("data") == aug.get("data")
-                 and not (r.get("params") or {}).get("augment") and core(r) == core(aug)]
+                 and not (r.get("effective_params") or {}).get("augment") and core(r) == core(aug)]
         pred_aug = read_predictions(reports_dir, aug["experiment"])
         for base in twins:
             pred_base = read_predictions(reports_dir, base["experiment"])
@@ -361,9 +201,13 @@ def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_mo
                    "not how well emotion is recognised in speech.")
     human = table[table["protocol"] == "human"]
     for corpus, part in table[table["protocol"] == "actor"].groupby("corpus"):
+        part = part.dropna(subset=["ua_value"])
+        if part.empty:
+            continue
         best = part.loc[part["ua_value"].idxmax()]
         text = (f"{corpus}: the best speaker-independent (actor-disjoint) model is {best['experiment']} with "
-                f"UA {best['UA %']} % against a chance level of {best['chance UA %']} %")
+                f"UA {best['UA %']} % (the highest of {len(part)} runs on the same test folds, a choice that looked "
+                f"at them) against a chance level of {best['chance UA %']} %")
         h = human[human["corpus"] == corpus]
         if len(h):
             text += f"; human listeners reach UA {h.iloc[0]['UA %']} % on the same task"
@@ -414,36 +258,10 @@ def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_mo
         for _, row in cross[cross["headline"]].iterrows():
             if pd.isna(row["cross_ua_value"]) or pd.isna(row["within_ua_value"]):
                 continue
-            out.append(f"Cross-corpus {row['direction']} ({row['normalization']} normalisation): UA {row['cross UA %']} % "
+            out.append(f"Cross-corpus {row['direction']} ({row['normalisation']} normalisation): UA {row['cross UA %']} % "
                        f"against {row['within-target UA %']} % within the target corpus "
                        f"({-row['drop (points)']:+.1f} points; chance {row['chance UA %']} %).")
     return out
-
-
-def plot_scores(table: pd.DataFrame, *, metric: str = "ua", human: float | None = None, ax=None):
-    """Horizontal bars of UA (or WA) per experiment with ± std error bars, chance and human lines."""
-    import matplotlib.pyplot as plt
-
-    t = table[table["protocol"] != "human"]
-    ax = ax or plt.subplots(figsize=(9, 0.32 * len(t) + 1.5))[1]
-    values = 100 * t[f"{metric}_value"].to_numpy(dtype=float)
-    errors = 100 * t[f"{metric}_std_value"].fillna(0).to_numpy(dtype=float)
-    palette = {"seed": "tab:orange", "actor": "tab:blue", "cross-corpus": "tab:green"}
-    colors = [palette.get(p, "tab:gray") for p in t["protocol"]]
-    ax.barh(np.arange(len(t)), values, xerr=errors, color=colors, capsize=2)
-    ax.set_yticks(np.arange(len(t)), t["experiment"], fontsize=8)
-    ax.invert_yaxis()
-    for corpus in CORPORA:
-        n_classes = len(CORPUS_EMOTIONS[corpus])
-        if (t["corpus"] == corpus).any():
-            ax.axvline(100 / n_classes, color="grey", ls=":", lw=1)
-            ax.text(100 / n_classes, -0.8, f"chance {corpus}", fontsize=7, color="grey")
-    if human is not None:
-        ax.axvline(100 * human, color="tab:red", ls="--", lw=1)
-        ax.text(100 * human, -0.8, "human (CREMA-D)", fontsize=7, color="tab:red")
-    ax.set_xlabel(f"{metric.upper()} % (orange: seed protocol, blue: actor-disjoint, green: cross-corpus; "
-                  "bars ± std over folds or repeats)")
-    return ax
 
 
 def markdown_table(frame: pd.DataFrame, *, index: bool = False) -> list[str]:
@@ -459,30 +277,36 @@ def markdown_table(frame: pd.DataFrame, *, index: bool = False) -> list[str]:
 
 
 def write_results_md(table: pd.DataFrame, notes: list[str], path: str | Path, *, title: str = "Results",
-                     sections: dict[str, tuple[str, pd.DataFrame]] | None = None) -> Path:
-    """Write the summary table, findings and further sections as Markdown (committed as
-    ``reports/RESULTS.md``). ``sections`` maps a heading to ``(text, table)``; a table's index is
-    written as its first column when it is named."""
+                     sections: dict[str, tuple[str, pd.DataFrame]] | None = None,
+                     headline: list[dict] | None = None, chart: str | None = None) -> Path:
+    """Write ``RESULTS.md`` (committed as ``reports/RESULTS.md``): the headline per corpus
+    (:func:`ser_lib.findings.headline`) with the chart (``chart``: its path relative to the file),
+    the table of every run, the findings and further sections. ``sections`` maps a heading to
+    ``(text, table)``; a table's index is written as its first column when it is named."""
+    from .findings import SELECTION_NOTE
+    from .report import write_atomic
+
     cols = ["experiment", "corpus", "protocol", "data", "normalisation", "test clips", "WA %", "UA %", "macro F1 %",
             "chance UA %", "frame WA %", "original %"]
     lines = [f"# {title}", "",
-             f"Generated by the summary notebook on {datetime.now(timezone.utc):%Y-%m-%d} from `reports/metrics/*.json`. "
-             "Percent; `a ± b` = mean ± std over actor-disjoint folds (cross-corpus: over repeats); `a [l, h]` = one split with its 95 % "
-             "interval. `normalisation` (openSMILE experiments): `speaker` = each actor's clips z-scored together "
-             "(transductive), `global` = each clip alone; the other normalisation's figure is in the ablation below. "
-             "WA = accuracy, UA = mean per-class recall, over test clips (for WaDER a clip's "
+             f"Generated by the pipeline's summary stage on {datetime.now(timezone.utc):%Y-%m-%d} from the run records "
+             "`reports/metrics/*.json`. Percent; `a ± b` = mean ± std over actor-disjoint folds (cross-corpus: over "
+             "repeats); `a [l, h]` = one split with its 95 % interval. `normalisation`: `speaker` = each actor's clips "
+             "z-scored together (transductive), `global` = each clip alone; the other normalisation's figure is in the "
+             "ablation below. WA = accuracy, UA = mean per-class recall, over test clips (for WaDER a clip's "
              "prediction is the mean of its frame probabilities; `frame WA` is accuracy over frames, what the "
              "original reported). `original` = the original work's figures (accuracy / macro F1, or frame "
              "accuracy for WaDER).", ""]
-    lines += markdown_table(table[cols])
+    if headline:
+        lines += ["## What the report found", ""] + markdown_table(pd.DataFrame(headline)) + ["", SELECTION_NOTE, ""]
+        if chart:
+            lines += [f"![UA of every actor-disjoint and cross-corpus run]({chart})", ""]
+    lines += ["## Every run", ""] + markdown_table(table[cols])
     lines += ["", "## Findings", ""] + [f"- {n}" for n in notes] + [""]
     for heading, (text, frame) in (sections or {}).items():
         lines += [f"## {heading}", ""] + ([text, ""] if text else [])
         lines += markdown_table(frame, index=frame.index.name is not None) + [""]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
-    return path
+    return write_atomic(path, "\n".join(lines))
 
 
 def breakdowns(records: list[dict], reports_dir: str | Path) -> dict:
@@ -571,3 +395,41 @@ def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict,
         sections[f"{name}: by speaker sex ({g['experiment']})"] = ("Percent.", percent(g["sex"]))
         sections[f"{name}: by emotional intensity ({g['experiment']})"] = ("Percent.", percent(g["intensity"]))
     return sections
+
+
+#: Where the summary stage writes the chart (relative to the reports folder).
+CHART = "figures/ua-per-experiment.png"
+
+
+def build(reports_dir: str | Path) -> dict:
+    """The pipeline's summary stage: read every run record of ``reports_dir``, compute the
+    summary's tables and the findings once (:mod:`ser_lib.findings`), and write ``RESULTS.md``
+    and the chart (:data:`CHART`). Returns every part, for the summary notebook to show."""
+    from . import findings as F
+    from . import wader_account
+    from .report import read_metrics
+
+    reports_dir = Path(reports_dir)
+    records = read_metrics(reports_dir)
+    synthetic = any(r["data"] == "synthetic" for r in records)
+    out = {"records": records, "synthetic": synthetic, "table": results_table(records)}
+    out["gaps"] = protocol_gaps(out["table"])
+    out["cross"] = cross_corpus_table(records)
+    out["augmentation"] = augmentation_effects(records, reports_dir)
+    out["parts"] = breakdowns(records, reports_dir)
+    out["ablation"] = ablation_table(records)
+    out["wader"] = (wader_account.gap(records), wader_account.table(records))
+    out["notes"] = findings(out["table"], cross=out["cross"], human_model=out["parts"]["human_model"],
+                            human_model_experiment=out["parts"]["human_model_experiment"],
+                            groups=out["parts"]["groups"], augmentation=out["augmentation"], ablation=out["ablation"])
+    out["headline"] = F.headline(records)
+    png = F.chart_png(records)
+    if png:
+        (reports_dir / CHART).parent.mkdir(parents=True, exist_ok=True)
+        (reports_dir / CHART).write_bytes(png)
+    sections = report_sections(out["gaps"], out["cross"], out["parts"], out["augmentation"], out["ablation"],
+                               wader=out["wader"])
+    out["path"] = write_results_md(out["table"], out["notes"], reports_dir / "RESULTS.md", sections=sections,
+                                   headline=out["headline"], chart=CHART if png else None,
+                                   title="Results" + (" (SYNTHETIC DEMO DATA)" if synthetic else ""))
+    return out

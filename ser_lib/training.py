@@ -211,19 +211,6 @@ def _summarize_seeds(runs: dict, labels) -> dict:
     return out
 
 
-def results_table(summary: dict, reference: dict | None = None) -> pd.DataFrame:
-    """Ours beside the original's figures and chance, in percent."""
-    ref = reference or {}
-    rows = []
-    for key, name in (("wa", "accuracy (WA)"), ("ua", "UA"), ("macro_f1", "macro F1"), ("weighted_f1", "weighted F1")):
-        rows.append({"metric": name,
-                     "ours": M.format_score(summary.get(key), summary.get(key + "_std"),
-                                            summary.get("wa_ci") if key == "wa" else None),
-                     "original": M.format_score(ref.get(key)) if ref.get(key) is not None else "–",
-                     "chance": M.format_score(summary["chance"]["ua"] if key != "wa" else summary["chance"]["wa"])})
-    return pd.DataFrame(rows).set_index("metric")
-
-
 def predictions_frame(results: list[FoldResult], clips: pd.DataFrame, splits: list[Split], labels) -> pd.DataFrame:
     """Per-clip test predictions of every fold, with the clip's metadata (for breakdowns by sex,
     intensity or human vote): ``clip``, ``fold``, ``true``, ``pred``, ``p_<label>`` and the

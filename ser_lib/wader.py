@@ -349,7 +349,7 @@ def where_published(log: pd.DataFrame, targets=(0.74, 0.7578)) -> pd.DataFrame:
     rows = []
     for reading, g in log.groupby("reading", sort=False):
         last = g[g["epoch"] == g.groupby("run")["epoch"].transform("max")]["value"]
-        row = {"reading": EPOCH_READINGS.get(reading, reading), "last epoch": float(last.mean()),
+        row = {"reading": EPOCH_READINGS.get(reading, reading), "key": reading, "last epoch": float(last.mean()),
                "best epoch": float(g.groupby("run")["value"].max().mean())}
         for t in targets:
             first = [int(r["epoch"][r["value"] >= t].min()) if (r["value"] >= t).any() else None

@@ -94,7 +94,7 @@ def train_converged_fold(X: np.ndarray, lengths: np.ndarray, y, split: Split, *,
 
 
 def ablation_row(summary: dict, *, encoder: bool, time_pool: int, frame_seconds: float) -> dict:
-    """The report's ablation row (``metrics.schema.json``) of a multi-seed
+    """The report's ablation row (:data:`ser_lib.record.ABLATION_KEYS`) of a multi-seed
     :func:`ser_lib.training.summarize` summary."""
     return {"feature_set": f"log-CWT ×{time_pool}, {frame_seconds} s" + (" → autoencoder latent" if encoder else ""),
             "classifier": "1-D CNN + LSTM (WaDER)", "normalisation": "global", "encoder": bool(encoder),

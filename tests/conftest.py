@@ -42,3 +42,29 @@ def real_corpus(name: str) -> Path:
     if path is None or not path.is_dir() or (path / ".synthetic.json").exists():
         pytest.skip(f"real {name} corpus not found (set DATA_ROOT to the folder holding {name}/)")
     return path
+
+
+def write_record(reports_dir, experiment: str, corpus: str, protocol: str, *, synthetic: bool = False,
+                 section: str = "beyond", model: str | None = None, normalisation: str | None = None,
+                 params: dict | None = None, role: str | None = None, family: str = "cnn1d",
+                 original: str | None = None, title: str = "", **results) -> dict:
+    """A run record as the pipeline writes it (``ser_lib.record``), for tests of its readers:
+    the notebook side (``Run.finish``) then the pipeline side (``record.compose`` + ``write``)."""
+    from ser_lib import record as R
+    from ser_lib.report import Run
+
+    run = Run(experiment, corpus, protocol, synthetic=synthetic, reports_dir=reports_dir, title=title)
+    if normalisation is not None:
+        results.setdefault("normalisation", normalisation)
+    n = results.pop("n_test_clips", None)
+    reference = results.pop("reference", None)
+    scores = {k: results.pop(k) for k in list(results) if k in ("wa", "ua", "macro_f1", "weighted_f1")
+              or k.endswith(("_std", "_ci")) or k == "chance"}
+    out = run.finish(n_test_clips=n, scores=scores, reference=reference, extra=results)
+    placement = R.Placement(section=section, family=family, model=model or experiment,
+                            normalisation=normalisation or results.get("normalisation"), original=original, role=role)
+    rec = R.compose(experiment=experiment, title=title or experiment, corpus=corpus, protocol=protocol,
+                    placement=placement, effective_params=params or {}, results=out, synthetic=synthetic,
+                    commit="0" * 40, data_id=None)
+    R.write(rec, run.reports_dir / "metrics" / f"{experiment}.json")
+    return rec.to_json()

@@ -74,7 +74,7 @@ def test_run_training_projects_every_crema_d_model_experiment(tiny_root, tiny_ca
                            overrides={"n_folds": 2}, determinism=False)  # the tiny corpus has 4 actors
     assert json.loads(out.read_text()) == json.loads(json.dumps(r))
     names = {e.name for e in load_experiments(PROJECT_ROOT / "params", PROJECT_ROOT / "notebooks")
-             if e.notebook in ("cnn1d", "cnn2d") and e.params["corpus"] == "crema-d"}
+             if e.notebook == "cnn" and e.params["corpus"] == "crema-d"}
     assert {row["experiment"] for row in r["projection"]} == names
     assert {row["folds"] for row in r["projection"] if row["protocol"] == "actor"} == {2}
     assert r["all_projected_s"] == pytest.approx(sum(row["projected_s"] for row in r["projection"]))

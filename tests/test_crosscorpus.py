@@ -34,5 +34,5 @@ def test_corpus_zscore_uses_each_corpus_statistics():
     assert z["rms"].mean() == pytest.approx(0) and z["rms"].std() == pytest.approx(1)
     assert np.all(z["zcr"] == 0)                       # a constant feature stays finite
     assert crosscorpus.corpus_zscore(feats, mode="none")["rms"] is feats["rms"]
-    with pytest.raises(ValueError, match="normalization"):
+    with pytest.raises(ValueError, match="normalisation"):
         crosscorpus.corpus_zscore(feats, mode="minmax")

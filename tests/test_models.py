@@ -75,8 +75,12 @@ def test_summarize_single_split_and_folds():
     assert "wa_ci" in one and "wa_std" not in one and one["n_test_clips"] == len(split.test)
     two = training.summarize([r, r], ["A", "B", "C"])
     assert two["wa_std"] == 0.0 and two["n_test_clips"] == 2 * len(split.test)
-    table = training.results_table(two, {"wa": 0.5})
+    from ser_lib.notebook import confusion_frame, score_table
+
+    table = score_table(two, {"wa": 0.5})
     assert table.loc["accuracy (WA)", "original"] == "50.0"
+    matrix = confusion_frame(two, ["A", "B", "C"])
+    assert matrix.index.name == "true" and matrix.values.sum() == 2 * len(split.test)
 
 
 def test_standardize_uses_training_statistics_only():

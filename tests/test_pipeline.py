@@ -154,7 +154,7 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
         rec = json.loads((reports / "metrics" / f"{name}.json").read_text())
         assert rec["data"] == "synthetic" and rec["experiment"] == name
         assert f'href="{name}.html"' in index
-    assert json.loads((reports / "metrics" / "cnn2d-singh-fang-actor.json").read_text())["params"]["augment"] is True
+    assert json.loads((reports / "metrics" / "cnn2d-singh-fang-actor.json").read_text())["effective_params"]["augment"] is True
     assert (reports / "predictions" / "cnn1d-rolloff-actor.csv").is_file()
     assert (reports / "predictions" / "wader-actor.csv").is_file()
     cross = json.loads((reports / "metrics" / "cross-crema-d-to-ravdess.json").read_text())

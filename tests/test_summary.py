@@ -3,7 +3,8 @@ import json
 import pandas as pd
 import pytest
 
-from ser_lib import report, summary
+from conftest import write_record
+from ser_lib import report, summary, wader_account
 
 
 def _write(tmp_path, name, protocol, wa, ua, std=None, data="real", corpus="crema-d", ref=None):
@@ -11,12 +12,10 @@ def _write(tmp_path, name, protocol, wa, ua, std=None, data="real", corpus="crem
     if std is not None:
         scores.update(wa_std=std, ua_std=std)
     else:
-        scores["wa_ci"] = (wa - 0.02, wa + 0.02)
-    rec = report.Run(name, corpus, protocol, synthetic=False, reports_dir=tmp_path).finish(
-        n_test_clips=100, scores=scores, reference=ref or {})
+        scores["wa_ci"] = [wa - 0.02, wa + 0.02]
+    rec = write_record(tmp_path, name, corpus, protocol, n_test_clips=100, reference=ref or {},
+                       model=name.rsplit("-", 1)[0], section="reproduction", **scores)
     if data == "synthetic":  # a stray synthetic record among real ones (Run itself writes those to demo/)
-        import json
-
         (tmp_path / "metrics" / f"{name}.json").write_text(json.dumps({**rec, "data": "synthetic"}))
 
 
@@ -27,7 +26,7 @@ def metrics_dir(tmp_path):
     _write(tmp_path, "cnn1d-a-actor", "actor", 0.40, 0.38, std=0.02)
     _write(tmp_path, "cnn1d-b-seed", "seed", 0.45, 0.44)
     _write(tmp_path, "cnn1d-b-actor", "actor", 0.44, 0.43, std=0.01)
-    report.Run("explore-ravdess", "ravdess", "none", synthetic=False, reports_dir=tmp_path).finish(n_test_clips=None)
+    write_record(tmp_path, "explore-ravdess", "ravdess", "none", section="exploration")
     return tmp_path
 
 
@@ -47,7 +46,8 @@ def test_protocol_gaps_and_findings(metrics_dir):
     assert gaps.loc["cnn1d-b", "gap (points)"] == pytest.approx(1.0)
     notes = summary.findings(table)
     text = " ".join(notes)
-    assert "cnn1d-b-actor with UA 43.0 ± 1.0 %" in text and "human listeners reach UA 42.9 %" in text
+    assert "cnn1d-b-actor with UA 43.0 ± 1.0 % (the highest of 2 runs on the same test folds" in text
+    assert "human listeners reach UA 42.9 %" in text
     assert "+5.5 points on average" in text and "+10.0 (cnn1d-a)" in text
     assert "synthetic" not in text
 
@@ -70,9 +70,9 @@ def test_empty():
 def _cross(tmp_path, name, source, target, cross_ua, within_ua):
     v = {"corpus": {"cross": {"ua": cross_ua, "ua_std": 0.01, "wa": cross_ua}, "within": {"ua": within_ua, "ua_std": 0.02}},
          "none": {"cross": {"ua": cross_ua - 0.05, "wa": 0.2}, "within": {"ua": within_ua - 0.01}}}
-    report.Run(name, target, "cross-corpus", synthetic=False, reports_dir=tmp_path).finish(
-        n_test_clips=50, scores={"wa": cross_ua, "ua": cross_ua, "ua_std": 0.01, "chance": {"ua": 1 / 6}},
-        extra={"source_corpus": source, "normalization": "corpus", "variants": v, "within": v["corpus"]["within"]})
+    write_record(tmp_path, name, target, "cross-corpus", section="cross-corpus", n_test_clips=50, wa=cross_ua,
+                 ua=cross_ua, ua_std=0.01, chance={"ua": 1 / 6}, source_corpus=source, normalisation="corpus",
+                 variants=v, within=v["corpus"]["within"])
 
 
 def test_cross_corpus_table_and_findings(metrics_dir):
@@ -120,8 +120,7 @@ def test_augmentation_effects_pairs_by_params_and_tests_clip_by_clip(tmp_path):
     for name, augment, extra in (("m-seed", False, {}), ("m-aug-seed", True, {"augment_settings": {"workers": 2}}),
                                  ("other-seed", False, {"epochs": 3})):
         params = {**common, "augment": augment, **extra}
-        report.Run(name, "crema-d", "seed", synthetic=False, reports_dir=tmp_path, params=params).finish(
-            n_test_clips=10, scores={"wa": 0.5, "ua": 0.5})
+        write_record(tmp_path, name, "crema-d", "seed", params=params, n_test_clips=10, wa=0.5, ua=0.5)
     (tmp_path / "predictions").mkdir()
     true = ["ANG", "SAD"] * 5
     base = pd.DataFrame({"clip": [f"c{i}" for i in range(10)], "fold": 0, "true": true, "pred": ["ANG"] * 10})
@@ -169,55 +168,58 @@ def test_ablation_table_sets_each_configuration_beside_the_references():
 def test_wader_gap_reads_the_measured_runs_and_names_the_missing_ones():
     base = {"corpus": "ravdess", "data": "real", "macro_f1": 0.2, "weighted_f1": 0.2, "wall_s": 1.0,
             "peak_rss_mb": 16691.2, "reference": {}, "wa": 0.3, "ua": 0.3}
-    published_at = [{"reading": "training frames, p > 0.5 (original's metric)", "last epoch": 0.75,
+    published_at = [{"reading": "training frames, p > 0.5 (original's metric)", "key": "train_p>0.5", "last epoch": 0.75,
                      "first epoch ≥ 74.00 %": "44", "first epoch ≥ 75.78 %": "never"},
-                    {"reading": "evaluation frames, p > 0.5 (original's metric)", "last epoch": 0.12,
+                    {"reading": "evaluation frames, p > 0.5 (original's metric)", "key": "eval_p>0.5", "last epoch": 0.12,
                      "first epoch ≥ 74.00 %": "never", "first epoch ≥ 75.78 %": "never"},
-                    {"reading": "training frames, argmax", "last epoch": 0.81}]
+                    {"reading": "training frames, argmax", "key": "train_argmax", "last epoch": 0.81}]
+    role = lambda r: {"section": "wader", "family": "wader", "model": "w", "role": r}  # noqa: E731
     records = [
-        {**base, "experiment": "wader-as-published", "protocol": "seed", "n_test_clips": 18, "time_pool": 1,
-         "frame_layout": "original-reshape", "frame": {"wa": 0.21}, "published_at": published_at},
-        {**base, "experiment": "wader-seed-framesplit", "protocol": "seed", "n_test_clips": 18, "frame": {"wa": 0.30}},
-        {**base, "experiment": "wader-actor", "protocol": "actor", "n_test_clips": 1440, "ua": 0.4, "ua_std": 0.05,
-         "frame": {"wa": 0.33}},
+        {**base, "experiment": "w-pub", "protocol": "seed", "n_test_clips": 18, "time_pool": 1,
+         "frame_layout": "original-reshape", "frame": {"wa": 0.21}, "published_at": published_at,
+         "report": role("published")},
+        {**base, "experiment": "w-split", "protocol": "seed", "n_test_clips": 18, "frame": {"wa": 0.30},
+         "report": role("frame-split")},
+        {**base, "experiment": "w-conv", "protocol": "actor", "n_test_clips": 1440, "ua": 0.4, "ua_std": 0.05,
+         "frame": {"wa": 0.33}, "report": role("converged")},
     ]
-    lines = summary.wader_gap(records)
+    lines = wader_account.gap(records)
     text = "\n".join(lines)
     assert "75.0 % on the *training* frames and 12.0 % on the evaluation frames" in text
-    assert "`wader-as-published`: full resolution, 1 seed" in lines[0] and "81.0 % training, 21.0 % evaluation" in lines[0]
+    assert "`w-pub`: full resolution, 1 seed" in lines[0] and "81.0 % training, 21.0 % evaluation" in lines[0]
     assert "74 % is first reached by training frames, p > 0.5 (original's metric) (epoch 44)" in lines[0]
     assert "75.78 % is first reached by no reading" in lines[0]
     never = [{**row, "first epoch ≥ 74.00 %": "never, never"} for row in published_at]
-    assert "Neither 74 % nor 75.78 % is reached on any set" in summary.wader_gap(
+    assert "Neither 74 % nor 75.78 % is reached on any set" in wader_account.gap(
         [{**records[0], "published_at": never}])[0]
     assert "1440 clips of unseen actors" in text and "40.0 ± 5.0 % clip UA (33.0 % window accuracy)" in text
     assert "30.0 % evaluation-frame accuracy against not run" in text
-    assert "`wader-as-published-transpose`" in lines[-1] and "`wader-actor`" not in lines[-1]
-    assert "`wader-seed-adam` (an optimizer that fits) not run" in text
-    fitting = [{"reading": "training frames while fitting (Keras log), p > 0.5", "last epoch": 0.748,
-                "best epoch": 0.756, "first epoch ≥ 74.00 %": "41"},
-               {"reading": "evaluation frames, argmax", "last epoch": 0.254}]
-    adam = {**base, "experiment": "wader-seed-adam", "protocol": "seed", "n_test_clips": 18, "ua": 0.345,
-            "published_at": fitting}
-    text = "\n".join(summary.wader_gap(records + [adam]))
+    assert "published-transpose (the same with the correct transpose)" in lines[-1]
+    assert "converged (all clips" not in lines[-1]
+    assert "the run with an optimizer that fits (role seed-adam) not run" in text
+    fitting = [{"reading": "training frames while fitting (Keras log), p > 0.5", "key": "fit_true_class_above_half",
+                "last epoch": 0.748, "best epoch": 0.756, "first epoch ≥ 74.00 %": "41"},
+               {"reading": "evaluation frames, argmax", "key": "eval_argmax", "last epoch": 0.254}]
+    adam = {**base, "experiment": "w-adam", "protocol": "seed", "n_test_clips": 18, "ua": 0.345,
+            "published_at": fitting, "report": role("seed-adam")}
+    text = "\n".join(wader_account.gap(records + [adam]))
     assert "reach 74.8 % by the original's p > 0.5 reading" in text and "first ≥ 74 % at epoch 41" in text
     assert "evaluation frames stay at 25.4 % argmax" in text and "clip UA 34.5 %" in text
-    tr = {**records[0], "experiment": "wader-as-published-transpose", "frame_layout": "transpose",
-          "frame": {"wa": 0.19}}
-    both = summary.wader_gap(records + [tr])
+    tr = {**records[0], "experiment": "w-tr", "frame_layout": "transpose", "frame": {"wa": 0.19},
+          "report": role("published-transpose")}
+    both = wader_account.gap(records + [tr])
     reshape = next(line for line in both if line.startswith("**Reshape**"))
     assert "reshape 21.0 % (full resolution, 1 seed), with the correct transpose 19.0 % (full resolution" in reshape
     resolution = next(line for line in both if line.startswith("**Resolution**"))
-    assert "transposed 19.0 % (full resolution, 1 seed, `wader-as-published-transpose`) against" in resolution
-    assert "full resolution (4000-step frames) not measured" not in resolution
-    table = summary.wader_table(records)
-    assert list(table["experiment"]) == ["wader-as-published", "wader-seed-framesplit", "wader-actor"]
+    assert "the same with the correct transpose 19.0 % (full resolution, 1 seed, `w-tr`)" in resolution
+    table = wader_account.table(records)
+    assert list(table["experiment"]) == ["w-pub", "w-split", "w-conv"]  # in the order of the roles
     assert table.loc[0, "train frames p>0.5 % (last)"] == "75.0" and table.loc[2, "clip UA %"] == "40.0 ± 5.0"
     assert table.loc[0, "peak RSS GB"] == 16.3 and table.loc[0, "wall s"] == 1.0
     assert table.loc[0, "runs from records"] == "–"
     resumed = {**records[0], "folds": [{"seed": 0, "fold": 0, "from cache": True},
                                        {"seed": 1, "fold": 0, "from cache": False}]}
-    assert summary.wader_table([resumed]).loc[0, "runs from records"] == "1 of 2"
+    assert wader_account.table([resumed]).loc[0, "runs from records"] == "1 of 2"
     sections = summary.report_sections(pd.DataFrame(), pd.DataFrame(), {}, wader=(lines, table))
     assert any(k.startswith("WaDER") for k in sections)
 
