@@ -20,7 +20,7 @@ export DATA_ROOT
 export TF_CPP_MIN_LOG_LEVEL = 3
 export PYTHONHASHSEED = 0
 
-.PHONY: help setup report pages demo test bench bench-demo lab data clean list
+.PHONY: help setup report pages demo test bench bench-demo lab data clean list sync
 
 help:
 	@echo "make report   build reports/index.html (DATA_ROOT=... for the real corpora; without: committed results + demo)"
@@ -32,6 +32,7 @@ help:
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make data     download and verify the real corpora into DATA_ROOT"
 	@echo "make list     list the experiments"
+	@echo "make sync     pair every notebook with its text form notebooks/py/<name>.py (jupytext; the newer side wins)"
 	@echo "make clean    remove build output (reports/*.html, executed notebooks, caches)"
 
 setup: $(STAMP)
@@ -56,6 +57,9 @@ demo: setup
 
 list: setup
 	@$(PY) -m ser_lib.pipeline --list
+
+sync: setup
+	$(VENV)/bin/jupytext --sync notebooks/*.ipynb
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

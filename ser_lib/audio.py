@@ -16,8 +16,8 @@ parallel) and returns per-clip status, reason, notes, duration and level.
 
 from __future__ import annotations
 
-import hashlib
 import json
+from functools import partial
 import warnings
 from pathlib import Path
 
@@ -26,6 +26,8 @@ import pandas as pd
 import soundfile as sf
 
 from .config import DEFAULT_SR, cache_dir
+from .identity import file_key
+from .parallel import parallel_map
 
 #: Sample rates that are normal for speech recordings; anything else gets a note.
 COMMON_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
@@ -177,12 +179,6 @@ def audit_clip(path: str | Path, *, sr: int = DEFAULT_SR) -> dict:
     return out
 
 
-def _file_key(path: str, sr: int) -> str:
-    st = Path(path).stat() if Path(path).exists() else None
-    raw = f"{path}|{st.st_size if st else -1}|{st.st_mtime_ns if st else -1}|{sr}"
-    return hashlib.sha1(raw.encode()).hexdigest()
-
-
 def audit_clips(
     clips: pd.DataFrame,
     *,
@@ -215,14 +211,12 @@ def audit_clips(
     DataFrame
         ``clips`` joined with the columns of :func:`audit_clip`.
     """
-    from joblib import Parallel, delayed
-    from tqdm import tqdm
 
     if not {"clip", "path"} <= set(clips.columns):
         raise ValueError("clips must have 'clip' and 'path' columns (see ser_lib.corpus)")
     store = cache_dir(cache) / "audit"
     store.mkdir(parents=True, exist_ok=True)
-    keys = [_file_key(p, sr) for p in clips["path"]]
+    keys = [file_key(p, sr=sr) for p in clips["path"]]
     results: dict[str, dict] = {}
     todo = []
     for key, path in zip(keys, clips["path"]):
@@ -236,22 +230,14 @@ def audit_clips(
 
                 discard_corrupt(f, exc)
         todo.append((key, path))
-    if todo:
-        bar = tqdm(total=len(todo), desc="Auditing clips", unit="clip", disable=not progress,
-                   mininterval=2.0)
-        batch = 256
-        with Parallel(n_jobs=n_jobs if len(todo) > 64 else 1) as parallel:
-            for start in range(0, len(todo), batch):
-                chunk = todo[start:start + batch]
-                outs = parallel(delayed(audit_clip)(p, sr=sr) for _, p in chunk)
-                for (key, _), res in zip(chunk, outs):
-                    res = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in res.items()}
-                    from .report import write_atomic
+    from .report import write_atomic
 
-                    write_atomic(store / f"{key}.json", json.dumps(res))
-                    results[key] = res
-                bar.update(len(chunk))
-        bar.close()
+    outs = parallel_map(partial(audit_clip, sr=sr), [p for _, p in todo], n_jobs=n_jobs, desc="Auditing clips",
+                        progress=progress, chunk=256, serial_below=65)
+    for (key, _), res in zip(todo, outs):
+        res = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in res.items()}
+        write_atomic(store / f"{key}.json", json.dumps(res))
+        results[key] = res
     audit = pd.DataFrame([results[k] for k in keys], columns=AUDIT_COLUMNS[1:])
     out = pd.concat([clips.reset_index(drop=True), audit], axis=1)
     if warn:

@@ -96,7 +96,7 @@ def ovr_scores(decisions: np.ndarray, n_classes: int) -> np.ndarray:
 
     Examples
     --------
-    >>> ovr_scores(np.array([[1.0, 1.0, -1.0]]), 3).argmax()  # 0 beats 1 and 2; 2 beats 1
+    >>> int(ovr_scores(np.array([[1.0, 1.0, -1.0]]), 3).argmax())  # 0 beats 1 and 2; 2 beats 1
     0
     """
     n = decisions.shape[0]

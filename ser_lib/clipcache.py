@@ -13,19 +13,14 @@ clip once: the second waits and then reads what the first wrote.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-
-def clip_key(path: str | os.PathLike) -> str:
-    """Cache key of a clip file: ``"<name>|<size>|<mtime_ns>"``."""
-    st = Path(path).stat()
-    return f"{Path(path).name}|{st.st_size}|{st.st_mtime_ns}"
+from .identity import clip_key, settings_key
+from .parallel import parallel_map
 
 
 @contextlib.contextmanager
@@ -140,22 +135,15 @@ def cached_map(paths, compute, *, store: str | os.PathLike, names, n_jobs: int =
 
 
 def _cached_map_unlocked(paths, compute, *, store: Path, names, n_jobs, progress, desc, chunk, mapper):
-    from joblib import Parallel, delayed
-    from tqdm import tqdm
 
     cached = _read(store, names)
     keys = [clip_key(p) for p in paths]
     todo = [(k, str(p)) for k, p in zip(keys, paths) if k not in cached]
     if todo:
-        bar = tqdm(total=len(todo), desc=desc, unit="clip", disable=not progress, mininterval=2.0)
-        with Parallel(n_jobs=n_jobs if len(todo) > 32 else 1) as parallel:
-            run = mapper or (lambda fn, items: parallel(delayed(fn)(p) for p in items))
-            for start in range(0, len(todo), chunk):
-                part = todo[start:start + chunk]
-                for (k, _), res in zip(part, run(compute, [p for _, p in part])):
-                    cached[k] = res
-                bar.update(len(part))
-        bar.close()
+        outs = parallel_map(compute, [p for _, p in todo], n_jobs=n_jobs, desc=desc, progress=progress,
+                            chunk=chunk, serial_below=33, mapper=mapper)
+        for (k, _), res in zip(todo, outs):
+            cached[k] = res
         # Forget stale versions of the clips just processed (same file name, other size or time).
         current, renewed = set(keys), {k.split("|")[0] for k, _ in todo}
         for k in [k for k in cached if k not in current and k.split("|")[0] in renewed]:
@@ -164,20 +152,12 @@ def _cached_map_unlocked(paths, compute, *, store: Path, names, n_jobs, progress
     return keys, cached
 
 
-def full_settings(settings: dict, defaults: dict, family: str) -> dict:
-    """``defaults`` updated by ``settings``; an unknown setting raises a ValueError naming the family."""
-    unknown = set(settings) - set(defaults)
-    if unknown:
-        raise ValueError(f"unknown {family} settings {sorted(unknown)}; expected some of {sorted(defaults)}")
-    return {**defaults, **settings}
-
-
 def store_path(cache, family: str, settings: dict) -> Path:
     """``<cache>/features/<family>-<hash of settings>.npz``: one cache file per feature family and
     settings, so changing a setting starts a new cache."""
     from .config import cache_dir
 
-    tag = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    tag = settings_key(settings, length=12, algorithm="sha1")
     return cache_dir(cache) / "features" / f"{family}-{tag}.npz"
 
 

@@ -187,9 +187,10 @@ def extract_features(clips: pd.DataFrame, *, cache: str | Path | None = None, n_
     """
     from functools import partial
 
-    from .clipcache import cached_map, full_settings, split_results, store_path
+    from .clipcache import cached_map, split_results, store_path
+    from .training import merge_settings
 
-    settings = full_settings(settings, DEFAULTS, "feature")
+    settings = merge_settings(settings, DEFAULTS, what="feature")
     store = store_path(cache, "seed", settings)
     keys, cached = cached_map(list(clips["path"]), partial(_clip_features, settings=settings), store=store,
                               names=SEED_FEATURES, n_jobs=n_jobs, progress=progress, desc="Extracting features")

@@ -60,9 +60,10 @@ def extract(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs: int
     n_frames : ndarray of int, shape (n_kept,)
     kept, skipped : DataFrame
     """
-    from .clipcache import cached_map, full_settings, split_results, store_path
+    from .clipcache import cached_map, split_results, store_path
+    from .training import merge_settings
 
-    settings = full_settings(settings, DEFAULTS, "log-mel")
+    settings = merge_settings(settings, DEFAULTS, what="log-mel")
     store = store_path(cache, "logmel", settings)
     keys, cached = cached_map(list(clips["path"]), partial(_clip_mel, settings=settings), store=store,
                               names=("mel", "n_frames"), n_jobs=n_jobs, progress=progress, desc="Log-mel")

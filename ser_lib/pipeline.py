@@ -382,11 +382,12 @@ def write_record(exp: Experiment, results: Path, params: dict, *, synthetic: boo
     parameter but :data:`INJECTED`), the provenance (commit, data identity, host, time, wall, peak
     memory) and the experiment's placement in the report."""
     from . import record as R
+    from .identity import corpus_identity
 
     if not results.is_file():
         raise RuntimeError(f"{exp.notebook_path.name} finished without writing its results ({results})")
     data_id = (f"synthetic:{demo_size}" if synthetic else
-               ";".join(f"{c}:{R.data_identity(data_root_dir / c)}" for c in corpora_needed(exp)))
+               ";".join(f"{c}:{corpus_identity(data_root_dir / c)}" for c in corpora_needed(exp)))
     rec = R.compose(experiment=exp.name, title=exp.params["title"], corpus=exp.params["corpus"],
                     protocol=exp.params.get("protocol", "none"), placement=exp.params["report"],
                     effective_params=json.loads(json.dumps({k: v for k, v in params.items() if k not in INJECTED},

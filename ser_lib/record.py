@@ -21,7 +21,6 @@ record that lacks a field or has one of the wrong type, naming the file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -200,18 +199,6 @@ def git_commit(project: str | os.PathLike) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("+dirty" if dirty else "")
-
-
-def data_identity(corpus_dir: str | os.PathLike | None) -> str | None:
-    """SHA-256 over the relative path and size of every file of a corpus folder (cheap: no audio
-    is read), or None when the folder does not exist."""
-    if corpus_dir is None or not Path(corpus_dir).is_dir():
-        return None
-    root = Path(corpus_dir)
-    h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(f"{path.relative_to(root).as_posix()}\0{path.stat().st_size}\n".encode())
-    return h.hexdigest()
 
 
 def compose(*, experiment: str, title: str, corpus: str, protocol: str, placement: Placement,

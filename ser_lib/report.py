@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import os
 import platform
 import resource
@@ -18,7 +17,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
+from .identity import plain
 
 SYNTHETIC_BANNER = (
     "SYNTHETIC DEMO DATA — the real corpus was not found under DATA_ROOT, so this page was "
@@ -71,20 +70,6 @@ def peak_rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) / 1024.0  # ru_maxrss is in KiB on Linux
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 class Run:
@@ -170,7 +155,7 @@ class Run:
         record["host"] = {"machine": platform.machine(), "cpus": os.cpu_count()}
         if extra:
             record.update(extra)
-        record = _jsonable(record)
+        record = plain(record)
         write_atomic(self.results_path, json.dumps(record, indent=1, allow_nan=False) + "\n")
         return record
 

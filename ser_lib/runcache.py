@@ -6,7 +6,7 @@ experiment of two seeds does not fit one working session. :func:`cached_run` sto
 finished run's results as one JSON file in the cache folder (``<cache>/runs/<key>.json``), so
 the next ``make report`` recomputes only the runs still missing, and the report then shows all
 of them together. A run is identified by :func:`run_key`: the run's settings, its seed and fold,
-its data (:func:`data_identity`: clip names, file sizes, feature lengths and settings, but not
+its data (:func:`ser_lib.identity.data_identity`: clip names, file sizes, feature lengths and settings, but not
 file times, so that a fresh copy of the corpus on another machine is the same data) and the
 fingerprint of the ``ser_lib`` code that computes it (:func:`ser_lib.sources.source_fingerprint`),
 so that changing any of these computes the run again instead of reusing a stale one. Real-data
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import cache_dir
+from .identity import plain, restore, settings_key
 
 FORMAT = "ser-lib run record 1"
 
@@ -36,65 +37,35 @@ class RunCacheError(ValueError):
     """A run record that cannot be used (tampered, truncated, renamed or of another format)."""
 
 
+def _check_types(value) -> None:
+    if isinstance(value, dict):
+        for v in value.values():
+            _check_types(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _check_types(v)
+    elif value is not None and not isinstance(value, (bool, int, float, str, np.ndarray, np.generic)):
+        raise TypeError(f"a run record holds numbers, strings, arrays, lists and dicts, not {type(value).__name__}")
+
+
 def _plain(value):
     """JSON-ready copy of a run's results: arrays become ``{"__ndarray__": list, "dtype": str}``."""
-    if isinstance(value, np.ndarray):
-        return {"__ndarray__": value.tolist(), "dtype": str(value.dtype)}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"a run record holds numbers, strings, arrays, lists and dicts, not {type(value).__name__}")
+    _check_types(value)
+    return plain(value, arrays=True, finite=False)
 
 
-def _restore(value):
-    if isinstance(value, dict):
-        if set(value) == {"__ndarray__", "dtype"}:
-            return np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"]))
-        return {k: _restore(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_restore(v) for v in value]
-    return value
+_restore = restore
 
 
 def _digest(key: str, results) -> str:
     return hashlib.sha256(json.dumps([FORMAT, key, results], sort_keys=True).encode()).hexdigest()
 
 
-def data_identity(clips, settings: dict, **extra) -> str:
-    """Identity of a run's input data that survives copying the corpus to another machine: the clip
-    names, their file sizes (where the file exists) and their feature lengths (``length`` column,
-    where present), the feature settings and any ``extra`` values (e.g. the noise seed). File times
-    are left out on purpose: a fresh copy of the same corpus gives the same identity.
-
-    Parameters
-    ----------
-    clips : DataFrame
-        ``clip`` and optionally ``path`` and ``length`` columns (e.g. a feature store's clip table).
-    settings : dict
-        Feature settings (JSON-serialisable).
-    """
-    rows = []
-    for row in clips.itertuples(index=False):
-        path = Path(getattr(row, "path", "") or "")
-        size = path.stat().st_size if str(path) and path.is_file() else None
-        length = getattr(row, "length", None)
-        rows.append([str(row.clip), size, None if length is None else int(length)])
-    blob = json.dumps({"clips": sorted(rows), "settings": _plain(settings), "extra": _plain(extra)},
-                      sort_keys=True, default=str)
-    return "data-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
 def run_key(settings: dict, *, seed: int, fold: int, data: str, code: str) -> str:
     """Key of one run: SHA-256 (hex, first 32 characters) of its settings, seed, fold, data
     identity and code fingerprint. ``settings`` must be JSON-serialisable (arrays allowed)."""
-    blob = json.dumps({"settings": _plain(settings), "seed": int(seed), "fold": int(fold), "data": str(data),
-                       "code": str(code)}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+    return settings_key({"settings": _plain(settings), "seed": int(seed), "fold": int(fold), "data": str(data),
+                         "code": str(code)}, length=32)
 
 
 def record_path(key: str, *, cache: str | os.PathLike | None = None) -> Path:
@@ -149,7 +120,7 @@ def cached_run(compute, *, settings: dict, seed: int, fold: int, data: str, modu
         Everything the run's results depend on besides seed, fold, data and code.
     seed, fold : int
     data : str
-        Identity of the run's input data (:func:`data_identity`).
+        Identity of the run's input data (:func:`ser_lib.identity.data_identity`).
     modules : iterable of str
         ``ser_lib`` modules that compute the run; the fingerprint of their sources and of the
         modules they import (:func:`ser_lib.sources.source_fingerprint`) is part of the key.

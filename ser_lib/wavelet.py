@@ -27,7 +27,6 @@ disk as float16 in one memory-mapped file per setting, read back frame by frame.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -37,6 +36,8 @@ import pandas as pd
 
 from .audio import BadClipError, load_clip
 from .config import DEFAULT_SR, cache_dir
+from .identity import settings_key
+from .parallel import parallel_map
 
 DEFAULTS = {"sr": DEFAULT_SR, "wavelet": "morl", "max_scale": 255, "fmin": 100.0, "fmax": 2000.0,
             "scale_rule": "original", "top_db": 60, "time_pool": 32, "pool_mode": "rms", "snr_db": (15.0, 30.0)}
@@ -259,7 +260,7 @@ def build_store(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs:
     n_scales = len(band_scales(wavelet=settings["wavelet"], sr=settings["sr"], max_scale=settings["max_scale"],
                                fmin=settings["fmin"], fmax=settings["fmax"], scale_rule=settings["scale_rule"])[0])
     ident = [(c, Path(p).stat().st_size, Path(p).stat().st_mtime_ns) for c, p in zip(clips["clip"], clips["path"])]
-    key = hashlib.sha1(json.dumps([ident, settings, seed], sort_keys=True, default=str).encode()).hexdigest()[:16]
+    key = settings_key([ident, settings, seed], length=16, algorithm="sha1")
     folder = cache_dir(cache) / "cwt"
     folder.mkdir(parents=True, exist_ok=True)
     data_path, index_path = folder / f"cwt-{key}.f16", folder / f"cwt-{key}.json"
@@ -272,8 +273,6 @@ def build_store(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs:
 
 def _build_store_unlocked(clips, *, data_path: Path, index_path: Path, settings: dict, n_scales: int, n_jobs: int,
                           progress: bool, seed: int) -> CWTStore:
-    from joblib import Parallel, delayed
-    from tqdm import tqdm
 
     if data_path.is_file() and index_path.is_file():
         try:
@@ -293,16 +292,11 @@ def _build_store_unlocked(clips, *, data_path: Path, index_path: Path, settings:
 
     paths = clips["path"].tolist()
     results: list = [None] * len(paths)
-    bar = tqdm(total=len(paths), desc="Wavelet transform", unit="clip", disable=not progress, mininterval=5.0)
-    with Parallel(n_jobs=n_jobs if len(paths) > 8 else 1, return_as="generator") as parallel:
-        chunk = 64
-        for start in range(0, len(paths), chunk):
-            outs = parallel(delayed(_clip_cwt)(paths[k], settings, [seed, k])
-                            for k in range(start, min(start + chunk, len(paths))))
-            for k, out in enumerate(outs, start):
-                results[k] = out
-                bar.update(1)
-    bar.close()
+    outs = parallel_map(_clip_cwt, [(p, settings, [seed, k]) for k, p in enumerate(paths)], n_jobs=n_jobs,
+                        desc="Wavelet transform", progress=progress, chunk=64, serial_below=9, star=True,
+                        mininterval=5.0)
+    for k, out in enumerate(outs):
+        results[k] = out
     good = [k for k, r in enumerate(results) if not isinstance(r, str)]
     lengths = [results[k][0].shape[0] for k in good]
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int) if good else np.array([], dtype=int)

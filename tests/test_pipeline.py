@@ -30,8 +30,24 @@ def test_committed_notebooks_have_no_outputs_and_one_parameters_cell():
         params = pipeline.notebook_parameters(path)
         assigned = [ln for ln in tagged[0].source.splitlines() if ln and not ln.startswith("#")]
         assert len(assigned) == len(params), f"{path.name}: papermill could not parse every parameter line"
-        for key in (*pipeline.INJECTED, "experiment", "title", "corpus", "protocol"):
+        needed = pipeline.INJECTED if path.stem in pipeline.STAGES else (
+            *pipeline.INJECTED, "experiment", "title", "corpus", "protocol")
+        for key in needed:
             assert key in params, f"{path.name} lacks parameter {key}"
+
+
+def test_every_notebook_is_paired_with_its_text_form():
+    """notebooks/py/<name>.py (jupytext percent) holds the same cells as notebooks/<name>.ipynb."""
+    import jupytext
+
+    for path in sorted((PROJECT / "notebooks").glob("*.ipynb")):
+        text = PROJECT / "notebooks" / "py" / f"{path.stem}.py"
+        assert text.is_file(), f"{path.name} has no text form (make sync)"
+        ours = [(c.cell_type, c.source) for c in jupytext.read(path).cells]
+        theirs = [(c.cell_type, c.source) for c in jupytext.read(text).cells]
+        assert ours == theirs, f"{path.name} and {text.name} differ: run `make sync`"
+    assert sorted(p.stem for p in (PROJECT / "notebooks" / "py").glob("*.py")) == sorted(
+        p.stem for p in (PROJECT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ser_lib import runcache, sources
+from ser_lib import identity, runcache, sources
 
 
 def _results():
@@ -148,13 +148,13 @@ def test_data_identity_ignores_file_times_but_not_content_or_settings(tmp_path):
         (tmp_path / name).write_bytes(body)
     clips = pd.DataFrame({"clip": ["a", "b"], "path": [str(tmp_path / "a.wav"), str(tmp_path / "b.wav")],
                           "length": [10, 7]})
-    ident = runcache.data_identity(clips, {"time_pool": 1}, noise_seed=0)
+    ident = identity.data_identity(clips, {"time_pool": 1}, noise_seed=0)
     os.utime(tmp_path / "a.wav", (1, 1))  # a fresh copy of the corpus: new times only
-    assert runcache.data_identity(clips, {"time_pool": 1}, noise_seed=0) == ident
-    assert runcache.data_identity(clips.iloc[::-1], {"time_pool": 1}, noise_seed=0) == ident  # order-free
+    assert identity.data_identity(clips, {"time_pool": 1}, noise_seed=0) == ident
+    assert identity.data_identity(clips.iloc[::-1], {"time_pool": 1}, noise_seed=0) == ident  # order-free
     (tmp_path / "b.wav").write_bytes(b"1234")
-    changed = [runcache.data_identity(clips, {"time_pool": 1}, noise_seed=0),
-               runcache.data_identity(clips.assign(length=[10, 8]), {"time_pool": 1}, noise_seed=0),
-               runcache.data_identity(clips, {"time_pool": 32}, noise_seed=0),
-               runcache.data_identity(clips, {"time_pool": 1}, noise_seed=1)]
+    changed = [identity.data_identity(clips, {"time_pool": 1}, noise_seed=0),
+               identity.data_identity(clips.assign(length=[10, 8]), {"time_pool": 1}, noise_seed=0),
+               identity.data_identity(clips, {"time_pool": 32}, noise_seed=0),
+               identity.data_identity(clips, {"time_pool": 1}, noise_seed=1)]
     assert ident not in changed and len(set(changed)) == 4

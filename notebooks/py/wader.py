@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ser_lib import breakdown, corpus as corpora, notebook, plots, protocols, runcache, wader, wavelet
+from ser_lib import breakdown, corpus as corpora, identity, notebook, plots, protocols, runcache, wader, wavelet
 from ser_lib.audio import load_clip
 from ser_lib.metrics import format_score
 
@@ -137,7 +137,7 @@ protocols.describe(folds, store.clips)
 settings = dict(labels=list(labels), protocol=protocol, frame_samples=frame_samples, max_frames=max_frames,
                 ae_epochs=ae_epochs, clf_epochs=clf_epochs, ae_lr=ae_lr, clf_lr=clf_lr, optimizer=optimizer,
                 patience=patience, split_level=split_level, frame_layout=frame_layout, log_epochs=log_epochs)
-data_id = runcache.data_identity(store.clips, store.settings, n_scales=store.n_scales, noise_seed=seeds[0])
+data_id = identity.data_identity(store.clips, store.settings, n_scales=store.n_scales, noise_seed=seeds[0])
 record_archive = None if synthetic else f"{reports_dir}/runs"  # real-data records are committed
 results, runs = [], []
 for run_seed in seeds:
