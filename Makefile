@@ -42,7 +42,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps silero-vad==6.2.3  # its ONNX model only (ser_lib.vad); not PyTorch
+	$(PY) -m pip install --quiet --no-deps silero-vad==6.2.3  # its ONNX model only (ser_lib.features.vad); not PyTorch
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
@@ -65,17 +65,17 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(PY) -m ser_lib.bench $(if $(DATA_ROOT),--data-root "$(DATA_ROOT)",)
-	$(PY) -m ser_lib.bench --training $(if $(DATA_ROOT),--data-root "$(DATA_ROOT)",)
+	$(PY) -m ser_lib.pipeline.bench $(if $(DATA_ROOT),--data-root "$(DATA_ROOT)",)
+	$(PY) -m ser_lib.pipeline.bench --training $(if $(DATA_ROOT),--data-root "$(DATA_ROOT)",)
 
 bench-demo: setup
-	$(PY) -m ser_lib.bench_demo
+	$(PY) -m ser_lib.pipeline.bench_demo
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
 data: setup
-	$(PY) -m ser_lib.download --dest "$(or $(DATA_ROOT),data)"
+	$(PY) -m ser_lib.data.download --dest "$(or $(DATA_ROOT),data)"
 
 clean:
 	rm -rf reports/*.html reports/*.ipynb reports/.stamps reports/figures reports/models reports/records reports/demo \

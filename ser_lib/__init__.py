@@ -1,18 +1,56 @@
 """ser_lib — the helper library of the reproducible speech-emotion-recognition report.
 
-Modules, in pipeline order:
+The folders follow the pipeline: corpora → features → models → evaluation → reporting, driven
+by the pipeline (params YAML → papermill → run record → HTML). Every module:
 
-- :mod:`ser_lib.config`    vocabulary (emotions, corpora) and default locations
-- :mod:`ser_lib.download`  ``make data``: fetch and verify the real corpora
-- :mod:`ser_lib.synthetic` the synthetic demo corpus
-- :mod:`ser_lib.corpus`    corpus tables (one row per clip)
-- :mod:`ser_lib.audio`     loading, bad-input handling, clip audit
-- :mod:`ser_lib.explore`   exploration summaries and figures
-- :mod:`ser_lib.human`     human listeners' accuracy (CREMA-D)
-- :mod:`ser_lib.metrics`   WA, UA, F1, confusion, intervals, fold summaries
-- :mod:`ser_lib.plots`     figures
-- :mod:`ser_lib.report`    run bookkeeping, metrics JSON, index page
-- :mod:`ser_lib.pipeline`  params → papermill → HTML
+- :mod:`ser_lib.config`  vocabulary (emotions, corpora) and default locations
+- :mod:`ser_lib.__main__`  ``python -m ser_lib predict``
+- :mod:`ser_lib.data`  The corpora: where clips come from and who spoke them.
+  - :mod:`ser_lib.data.download`  ``make data``: fetch and verify the real corpora
+  - :mod:`ser_lib.data.synthetic`  the synthetic demo corpus
+  - :mod:`ser_lib.data.corpus`  corpus tables (one row per clip, from the file names and metadata)
+  - :mod:`ser_lib.data.audio`  loading, bad-input handling, the clip audit
+  - :mod:`ser_lib.data.protocols`  seed split and actor-disjoint folds
+  - :mod:`ser_lib.data.human`  the human listeners' votes (CREMA-D)
+  - :mod:`ser_lib.data.identity`  clip identity and every cache key
+- :mod:`ser_lib.features`  From audio to model inputs.
+  - :mod:`ser_lib.features.features`  the original works' frame-level series and the log-mel image
+  - :mod:`ser_lib.features.melspec`  log-mel of each clip's own frames, crops and windows
+  - :mod:`ser_lib.features.wavelet`  the Morlet CWT store of WaDER
+  - :mod:`ser_lib.features.smile`  openSMILE functionals
+  - :mod:`ser_lib.features.normalise`  global and per-speaker normalisation
+  - :mod:`ser_lib.features.augment`  on-the-fly training augmentation
+  - :mod:`ser_lib.features.clipcache`  per-clip feature caches
+  - :mod:`ser_lib.features.vad`  speech activity (Silero VAD) for predict
+  - :mod:`ser_lib.features.vad_calibration`  how the VAD thresholds were measured
+- :mod:`ser_lib.models`  Models, their training and the shipped predictor.
+  - :mod:`ser_lib.models.models`  the original works' CNNs
+  - :mod:`ser_lib.models.training`  one fold of a Keras model, the fold result and the one summariser
+  - :mod:`ser_lib.models.croptrain`  the shared crop trainer (early stopping on validation actors, determinism)
+  - :mod:`ser_lib.models.crnn`  the CRNN
+  - :mod:`ser_lib.models.wader`  WaDER as published
+  - :mod:`ser_lib.models.wader_converged`  WaDER trained to convergence
+  - :mod:`ser_lib.models.linear`  openSMILE + linear models
+  - :mod:`ser_lib.models.fusion`  late fusion chosen on validation actors
+  - :mod:`ser_lib.models.crosscorpus`  training on one corpus, testing on the other
+  - :mod:`ser_lib.models.bundle`  the pickle-free model bundle
+  - :mod:`ser_lib.models.predict`  ``python -m ser_lib predict``
+  - :mod:`ser_lib.models.tf_logging`  quiet TensorFlow start-up
+- :mod:`ser_lib.evaluation`  Scores and their breakdowns.
+  - :mod:`ser_lib.evaluation.metrics`  WA, UA, F1, confusion, intervals, fold summaries
+  - :mod:`ser_lib.evaluation.breakdown`  per-clip predictions, by sex / intensity / listeners
+  - :mod:`ser_lib.evaluation.explore`  data exploration summaries
+- :mod:`ser_lib.reporting`  From run records to the report.
+  - :mod:`ser_lib.reporting.report`  run bookkeeping in a notebook, reading the records
+  - :mod:`ser_lib.reporting.record`  the typed run record the pipeline writes
+  - :mod:`ser_lib.reporting.notebook`  the cells every experiment notebook shares
+  - :mod:`ser_lib.reporting.plots`  figures
+  - :mod:`ser_lib.reporting.summary`  the summary stage's tables and RESULTS.md
+  - :mod:`ser_lib.reporting.findings`  headline, stated findings and chart (index and RESULTS.md)
+  - :mod:`ser_lib.reporting.frontpage`  reports/index.html
+  - :mod:`ser_lib.reporting.recordpage`  one page per record
+  - :mod:`ser_lib.reporting.wader_account`  why WaDER is not at 74 %
+- :mod:`ser_lib.pipeline`  The report pipeline: params YAML → papermill → executed notebook → HTML → index.
 """
 
 import warnings as _warnings

@@ -24,8 +24,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
 
-    from .bundle import BundleError
-    from .predict import ModelNotFoundError, format_table, predict, to_json
+    from ser_lib.models.bundle import BundleError
+    from ser_lib.models.predict import ModelNotFoundError, format_table, predict, to_json
 
     try:
         results = predict(args.audio, model_path=args.model, same_speaker=args.same_speaker)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ser_lib import synthetic
+from ser_lib.data import synthetic
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -48,10 +48,10 @@ def write_record(reports_dir, experiment: str, corpus: str, protocol: str, *, sy
                  section: str = "beyond", model: str | None = None, normalisation: str | None = None,
                  params: dict | None = None, role: str | None = None, family: str = "cnn1d",
                  original: str | None = None, title: str = "", **results) -> dict:
-    """A run record as the pipeline writes it (``ser_lib.record``), for tests of its readers:
+    """A run record as the pipeline writes it (``ser_lib.reporting.record``), for tests of its readers:
     the notebook side (``Run.finish``) then the pipeline side (``record.compose`` + ``write``)."""
-    from ser_lib import record as R
-    from ser_lib.report import Run
+    from ser_lib.reporting import record as R
+    from ser_lib.reporting.report import Run
 
     run = Run(experiment, corpus, protocol, synthetic=synthetic, reports_dir=reports_dir, title=title)
     if normalisation is not None:

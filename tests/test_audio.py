@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from ser_lib import audio
+from ser_lib.data import audio
 
 SR = 16000
 

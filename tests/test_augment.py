@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 
-from ser_lib import augment
+from ser_lib.features import augment
 
 SR = 16000
 

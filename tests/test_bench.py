@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ser_lib import bench
+from ser_lib.pipeline import bench
 
 
 def test_bench_measures_and_judges_the_target(tiny_root, tiny_cache, tmp_path):
@@ -44,7 +44,7 @@ def test_budget_projection_arithmetic():
                    {**base, "experiment": "e-aug-seed", "protocol": "seed", "augment": True}]
     speed = 0.01
     proj = bench.budget_projection(experiments, table, {("cnn1d", (157, 1)): speed}, augment_s_per_clip=0.5)
-    from ser_lib.protocols import make_splits
+    from ser_lib.data.protocols import make_splits
 
     for name, protocol, extra in (("e-seed", "seed", 0.0), ("e-actor", "actor", 0.0), ("e-aug-seed", "seed", 0.5)):
         splits = make_splits(protocol, table, n_folds=3)
@@ -60,7 +60,7 @@ def test_budget_projection_arithmetic():
 
 
 def test_augmentation_speed(tiny_crema):
-    from ser_lib.corpus import corpus_table
+    from ser_lib.data.corpus import corpus_table
 
     clips, _ = corpus_table("crema-d", tiny_crema)
     assert bench.augmentation_speed(clips["path"].tolist(), n_clips=2) > 0
@@ -98,7 +98,7 @@ def test_crnn_and_opensmile_speeds_are_measured():
 
 
 def test_demo_benchmark_times_a_pipeline_child(tmp_path):
-    from ser_lib import bench_demo
+    from ser_lib.pipeline import bench_demo
 
     r = bench_demo.timed_pipeline(tmp_path / "reports", tmp_path / "cache", jobs=1, log=tmp_path / "log.txt",
                                   extra=["--list"])

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ser_lib import breakdown
+from ser_lib.evaluation import breakdown
 
 LABELS = ["ANG", "HAP", "SAD"]
 

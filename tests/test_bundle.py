@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ser_lib import bundle, linear
+from ser_lib.models import bundle, linear
 
 LABELS = ["ANG", "HAP", "NEU"]
 
@@ -146,7 +146,7 @@ def test_non_finite_coefficients_are_refused_even_with_a_matching_checksum(saved
 
 
 def test_the_shipped_model_is_signed():
-    from ser_lib.predict import DEFAULT_MODEL
+    from ser_lib.models.predict import DEFAULT_MODEL
 
     meta = json.loads(DEFAULT_MODEL.read_text())
     assert meta["format"] == bundle.FORMAT and meta["meta_sha256"] == bundle.meta_digest(meta)

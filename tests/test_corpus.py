@@ -3,7 +3,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from ser_lib import corpus
+from ser_lib.data import corpus
 from ser_lib.config import CORPUS_EMOTIONS
 
 

@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ser_lib import croptrain, plots
-from ser_lib.protocols import Split
+from ser_lib.models import croptrain
+from ser_lib.reporting import plots
+from ser_lib.data.protocols import Split
 
 
 def _toy(n=60, seed=0):

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ser_lib import crosscorpus
+from ser_lib.models import crosscorpus
 
 
 def test_shared_clips_drops_calm_and_surprised():

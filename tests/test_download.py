@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ser_lib import download
+from ser_lib.data import download
 
 FILES = {f"100{i}_DFA_ANG_XX.wav": bytes([i]) * (5000 + 37 * i) for i in range(1, 4)}
 META = {name: f"meta {name}\n".encode() for name in download.CREMA_D_META_FILES.values()}

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from ser_lib import features as F
+from ser_lib.features import features as F
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_feature_set_shapes():
 
 
 def test_extract_features_cache_and_bad_clips(tmp_path, tiny_crema):
-    from ser_lib.corpus import crema_d_table
+    from ser_lib.data.corpus import crema_d_table
 
     clips, _ = crema_d_table(tiny_crema)
     clips = clips.head(6).copy()

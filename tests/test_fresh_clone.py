@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ser_lib.metrics import format_score
+from ser_lib.evaluation.metrics import format_score
 
 PROJECT = Path(__file__).resolve().parents[1]
 BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)

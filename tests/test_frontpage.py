@@ -4,9 +4,9 @@ reporting code knows an experiment by name."""
 import json
 import re
 
-from ser_lib import findings as F
-from ser_lib import frontpage as FP
-from ser_lib import record
+from ser_lib.reporting import findings as F
+from ser_lib.reporting import frontpage as FP
+from ser_lib.reporting import record
 
 BASE = {"data": "real", "n_test_clips": 10, "wa": 0.5, "macro_f1": 0.5, "weighted_f1": 0.5, "wall_s": 1.0,
         "peak_rss_mb": 1.0, "reference": {}, "title": "t", "finished": "2026-12-02T00:00:00+00:00",
@@ -77,6 +77,6 @@ def test_no_experiment_name_in_the_reporting_code():
 
     names = {e.name for e in load_experiments(PROJECT / "params", PROJECT / "notebooks")} - {"summary"}
     for module in ("findings", "frontpage", "summary", "recordpage", "wader_account"):
-        source = (PROJECT / "ser_lib" / f"{module}.py").read_text()
+        source = (PROJECT / "ser_lib" / "reporting" / f"{module}.py").read_text()
         found = sorted(n for n in names if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", source))
-        assert not found, f"ser_lib/{module}.py names experiments {found}"
+        assert not found, f"ser_lib/reporting/{module}.py names experiments {found}"

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from ser_lib import corpus
-from ser_lib.human import human_scores
+from ser_lib.data import corpus
+from ser_lib.data.human import human_scores
 from conftest import real_corpus
 
 

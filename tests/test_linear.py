@@ -6,8 +6,9 @@ import pytest
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ser_lib import linear, normalise
-from ser_lib.protocols import actor_folds
+from ser_lib.features import normalise
+from ser_lib.models import linear
+from ser_lib.data.protocols import actor_folds
 
 LABELS = ["ANG", "HAP", "NEU", "SAD"]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ser_lib import metrics
+from ser_lib.evaluation import metrics
 
 LABELS = ["A", "B", "C"]
 

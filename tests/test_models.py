@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ser_lib import models, training
-from ser_lib.protocols import Split
+from ser_lib.models import models, training
+from ser_lib.data.protocols import Split
 
 
 @pytest.mark.parametrize("arch, shape, kinds", [
@@ -75,7 +75,7 @@ def test_summarize_single_split_and_folds():
     assert "wa_ci" in one and "wa_std" not in one and one["n_test_clips"] == len(split.test)
     two = training.summarize([r, r], ["A", "B", "C"])
     assert two["wa_std"] == 0.0 and two["n_test_clips"] == 2 * len(split.test)
-    from ser_lib.notebook import confusion_frame, score_table
+    from ser_lib.reporting.notebook import confusion_frame, score_table
 
     table = score_table(two, {"wa": 0.5})
     assert table.loc["accuracy (WA)", "original"] == "50.0"

@@ -45,7 +45,8 @@ def _project(tmp_path):
 
 
 def _params(project, name, **kw):
-    body = {"experiment": name, "notebook": "exploration", "title": "t", "corpus": "crema-d", **kw}
+    body = {"experiment": name, "notebook": "exploration", "title": "t", "corpus": "crema-d",
+            "report": {"section": "exploration", "family": "x", "model": name}, **kw}
     (project / "params" / f"{name}.yaml").write_text(json.dumps(body))
 
 
@@ -78,15 +79,22 @@ def test_a_failure_and_a_dead_worker_stay_local_and_rerun_next_time(tiny_root, t
     assert any("up to date  good" in ln for ln in lines) and any("done        broken" in ln for ln in lines)
 
 
-def test_effective_params_are_recorded_by_the_pipeline(tmp_path):
-    from ser_lib.pipeline import INJECTED, record_effective_params
+def test_the_pipeline_writes_the_record_with_effective_params_and_provenance(tmp_path):
+    from ser_lib.pipeline import INJECTED, Experiment, write_record
+    from ser_lib.reporting import record
+    from ser_lib.reporting.report import Run
 
-    path = tmp_path / "m.json"
-    path.write_text(json.dumps({"experiment": "x", "params": {"epochs": 3}}))
-    record_effective_params(path, {"epochs": 3, "seed": 0, "data_root": "/d", "reports_dir": "/r"})
-    rec = json.loads(path.read_text())
-    assert rec["effective_params"] == {"epochs": 3, "seed": 0} and not set(INJECTED) & set(rec["effective_params"])
-    assert rec["params"] == {"epochs": 3}
+    results = Run("x", "crema-d", "actor", synthetic=False, reports_dir=tmp_path).finish(
+        n_test_clips=4, scores={"wa": 0.5, "ua": 0.25})
+    exp = Experiment("x", tmp_path / "x.yaml", tmp_path / "nb.ipynb",
+                     {"title": "T", "corpus": "crema-d", "protocol": "actor",
+                      "report": record.Placement(section="beyond", family="crnn", model="x")})
+    path = write_record(exp, tmp_path / "results" / "x.json", {"epochs": 3, "seed": 0, "data_root": "/d",
+                        "reports_dir": "/r"}, synthetic=False, data_root_dir=tmp_path, demo_size="demo")
+    rec = record.from_json(json.loads(path.read_text()))
+    assert rec.effective_params == {"epochs": 3, "seed": 0} and not set(INJECTED) & set(rec.effective_params)
+    assert rec.results["ua"] == 0.25 and rec.report.family == "crnn" and rec.title == "T"
+    assert rec.provenance.commit and rec.provenance.wall_s == results["wall_s"] and rec.provenance.data == "real"
 
 
 def _count_and_measure(path):
@@ -103,7 +111,7 @@ def _count_and_measure(path):
 
 
 def _fill(store, paths):
-    from ser_lib.clipcache import cached_map
+    from ser_lib.features.clipcache import cached_map
 
     cached_map(paths, _count_and_measure, store=store, names=["x"], n_jobs=1, progress=False)
 
@@ -194,7 +202,9 @@ def test_an_experiment_that_runs_alone_starts_after_the_parallel_ones(tiny_root,
     project = _project(tmp_path)
     for name in ("one", "two", "big"):
         _params(project, name, n_audio=1)
-    monkeypatch.setattr(pipeline, "runs_alone", lambda exp, real: exp.name == "big")
+    import ser_lib.pipeline.run as runner
+
+    monkeypatch.setattr(runner, "runs_alone", lambda exp, real: exp.name == "big")
     lines = []
     failed = pipeline.run_all(project=project, reports_dir=tmp_path / "demo", data_root_dir=tiny_root, cache=tiny_cache,
                               demo_size="tiny", jobs=2, log=lines.append)

@@ -58,7 +58,8 @@ def fake_project(tmp_path):
 
 
 def write_params(project, name, **kw):
-    body = {"experiment": name, "notebook": "exploration", "title": "t", "corpus": "crema-d", **kw}
+    body = {"experiment": name, "notebook": "exploration", "title": "t", "corpus": "crema-d",
+            "report": {"section": "exploration", "family": "x", "model": name}, **kw}
     (project / "params" / f"{name}.yaml").write_text(json.dumps(body))  # JSON is valid YAML
     return project / "params" / f"{name}.yaml"
 
@@ -144,7 +145,7 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     assert set(SMOKE) <= set(exps)
     assert {exps[n].notebook for n in SMOKE} == {p.stem for p in (PROJECT / "notebooks").glob("*.ipynb")}
     reports = tmp_path / "reports"
-    from ser_lib.predict import DEFAULT_MODEL
+    from ser_lib.models.predict import DEFAULT_MODEL
 
     shipped = DEFAULT_MODEL.with_suffix(".npz").read_bytes()
     cmd = [sys.executable, "-m", "ser_lib.pipeline", "--demo", "--reports-dir", str(reports),
@@ -228,10 +229,10 @@ def test_editing_a_reporting_module_reruns_the_summary_only(tmp_path):
         return {e.name: PL.fingerprint(e, lib_dir=lib, data_root_dir=tmp_path, demo_size="tiny", real=False) for e in exps}
 
     before = prints()
-    (lib / "summary.py").write_text((lib / "summary.py").read_text() + "\n# edited\n")
+    (lib / "reporting" / "summary.py").write_text((lib / "reporting" / "summary.py").read_text() + "\n# edited\n")
     after = prints()
     assert {n for n in before if before[n] != after[n]} == {"summary"}
-    (lib / "metrics.py").write_text((lib / "metrics.py").read_text() + "\n# edited\n")
+    (lib / "evaluation" / "metrics.py").write_text((lib / "evaluation" / "metrics.py").read_text() + "\n# edited\n")
     changed = {n for n, fp in prints().items() if fp != after[n]}
     assert {"summary", "cnn1d-energy-seed", "wader-actor", "smile-linear-crema-d-actor"} <= changed  # everyone scores
 

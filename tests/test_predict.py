@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_lib import features as F
-from ser_lib import predict as P
-from ser_lib.models import build
+from ser_lib.features import features as F
+from ser_lib.models import predict as P
+from ser_lib.models.models import build
 
 LABELS = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
 
@@ -104,7 +104,7 @@ def test_missing_model(tmp_path, audio_files):
 # --- the shipped default model (pickle-free linear bundle) -------------------------------------
 
 def test_shipped_default_model_loads_without_corpus_or_report():
-    from ser_lib.bundle import Bundle
+    from ser_lib.models.bundle import Bundle
 
     model, meta = P.load_model()
     assert isinstance(model, Bundle) and P.DEFAULT_MODEL.is_file()

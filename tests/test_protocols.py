@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ser_lib import protocols
+from ser_lib.data import protocols
 
 
 def corpus(n_actors=20, per=30, n_classes=6, seed=0):

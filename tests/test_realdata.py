@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ser_lib import audio, corpus
+from ser_lib.data import audio, corpus
 from ser_lib.config import CORPUS_EMOTIONS
 from conftest import real_corpus
 

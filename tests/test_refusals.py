@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_lib import predict as P
-from ser_lib.vad_calibration import non_speech_signals
+from ser_lib.models import predict as P
+from ser_lib.features.vad_calibration import non_speech_signals
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -120,7 +120,7 @@ def test_model_paths_that_are_plainly_wrong_fail_before_tensorflow(tmp_path):
                         (tmp_path / "x.pt", "unknown kind of model file"), (tmp_path / "none.keras", "no such file")):
         with pytest.raises(P.ModelNotFoundError, match=match):
             P.check_model_path(path)
-    code = ("import sys\nfrom ser_lib import predict as P\n"
+    code = ("import sys\nfrom ser_lib.models import predict as P\n"
             f"try:\n    P.load_model({str(tmp_path / 'garbage.keras')!r})\nexcept P.ModelNotFoundError as e:\n    print(e)\n"
             "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.split("\n")
@@ -189,7 +189,9 @@ def test_an_unreachable_scheduler_answers_within_about_ten_seconds():
 def test_the_embedded_cluster_listens_on_loopback_only():
     from ser_lib import pipeline
 
-    client, cluster = pipeline._dask_client(1, None)
+    from ser_lib.pipeline.run import _dask_client
+
+    client, cluster = _dask_client(1, None)
     try:
         addresses = [cluster.scheduler_address, *(w["host"] for w in client.scheduler_info()["workers"].values())]
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
@@ -202,7 +204,7 @@ def test_the_embedded_cluster_listens_on_loopback_only():
 # --- caches --------------------------------------------------------------------------------------
 
 def test_a_truncated_feature_cache_is_named_and_recomputed(tmp_path):
-    from ser_lib import clipcache
+    from ser_lib.features import clipcache
 
     def compute(path):
         return {"x": np.full(3, len(path), dtype=np.float32)}
@@ -222,7 +224,7 @@ def test_a_truncated_feature_cache_is_named_and_recomputed(tmp_path):
 
 
 def test_a_truncated_audit_record_is_named_and_recomputed(tmp_path, tiny_crema):
-    from ser_lib import audio, corpus
+    from ser_lib.data import audio, corpus
 
     clips, _ = corpus.corpus_table("crema-d", tiny_crema)
     clips = clips.head(3)

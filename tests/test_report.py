@@ -3,7 +3,7 @@ import json
 import pytest
 
 from conftest import PROJECT, write_record
-from ser_lib import frontpage, record, report
+from ser_lib.reporting import frontpage, record, report
 
 
 def test_run_finish_writes_results_for_the_pipeline_only(tmp_path):

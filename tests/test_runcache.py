@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from ser_lib import identity, runcache, sources
+from ser_lib.data import identity
+from ser_lib.pipeline import runcache, sources
 
 
 def _results():
@@ -106,8 +107,8 @@ def test_code_fingerprint_follows_imports_and_changes_with_any_module(tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
     (lib / "__init__.py").write_text("")
-    (lib / "a.py").write_text("from . import b\n")
-    (lib / "b.py").write_text("from .c import f\n")
+    (lib / "a.py").write_text("from ser_lib import b\n")
+    (lib / "b.py").write_text("from ser_lib.c import f\n")
     (lib / "c.py").write_text("def f():\n    return 1\n")
     (lib / "d.py").write_text("x = 1\n")
     assert [p.name for p in sources.module_closure(["a"], lib)] == ["__init__.py", "a.py", "b.py", "c.py"]
@@ -116,13 +117,16 @@ def test_code_fingerprint_follows_imports_and_changes_with_any_module(tmp_path):
     assert sources.source_fingerprint(["a"], lib) == before
     (lib / "c.py").write_text("def f():\n    return 2\n")  # imported through b: changes it
     assert sources.source_fingerprint(["a"], lib) != before
-    assert sources.imported_modules("import ser_lib.x\nfrom ser_lib import y, z\nfrom os import path") == {"x", "y", "z"}
+    assert sources.imported_modules("import ser_lib.x\nfrom ser_lib import y, z\nfrom ser_lib.p import q\nfrom os import path") \
+        == {"x", "y", "z", "p", "p.q"}
 
 
 def test_wader_fingerprint_covers_its_training_code():
-    names = {p.stem for p in sources.module_closure(["wader"])}
-    assert {"wader", "wavelet", "models", "training", "metrics", "__init__"} <= names
-    assert "runcache" not in names and "pipeline" not in names  # report plumbing does not invalidate runs
+    files = {p.relative_to(sources.LIB_DIR).as_posix() for p in sources.module_closure(["models.wader"])}
+    assert {"models/wader.py", "features/wavelet.py", "models/training.py", "evaluation/metrics.py",
+            "__init__.py", "models/__init__.py"} <= files
+    # report plumbing does not invalidate runs
+    assert not {"pipeline/runcache.py", "pipeline/run.py", "pipeline/execute.py", "reporting/summary.py"} & files
 
 
 def test_archive_records_are_read_and_written_beside_the_cache(tmp_path):

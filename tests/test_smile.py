@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_lib import corpus as C
-from ser_lib import smile
+from ser_lib.data import corpus as C
+from ser_lib.features import smile
 
 
 def test_functionals_of_a_signal():
@@ -25,7 +25,7 @@ def test_opensmile_survives_a_process_that_loaded_tensorflow():
     import subprocess
     import sys
 
-    code = ("import tensorflow, numpy as np; from ser_lib import smile; "
+    code = ("import tensorflow, numpy as np; from ser_lib.features import smile; "
             "print(smile.functionals_of_signals([np.sin(np.arange(16000) / 7).astype('float32')], "
             "feature_set='eGeMAPSv02').shape)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from conftest import write_record
-from ser_lib import report, summary, wader_account
+from ser_lib.reporting import report, summary, wader_account
 
 
 def _write(tmp_path, name, protocol, wa, ua, std=None, data="real", corpus="crema-d", ref=None):

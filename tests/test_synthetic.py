@@ -4,8 +4,8 @@ import librosa
 import numpy as np
 import pytest
 
-from ser_lib import synthetic
-from ser_lib.corpus import crema_d_table
+from ser_lib.data import synthetic
+from ser_lib.data.corpus import crema_d_table
 
 
 def _digest(root):

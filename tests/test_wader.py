@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ser_lib import wader, wader_converged, wavelet
+from ser_lib.features import wavelet
+from ser_lib.models import wader, wader_converged
 from ser_lib.config import CORPUS_EMOTIONS
 
 
@@ -49,7 +50,7 @@ def test_actor_splits_disjoint():
 
 @pytest.mark.slow
 def test_run_fold_keeps_clips_apart_and_noise_in_training_only(tiny_ravdess, tmp_path):
-    from ser_lib.corpus import ravdess_table
+    from ser_lib.data.corpus import ravdess_table
 
     clips, _ = ravdess_table(tiny_ravdess)
     store = wavelet.build_store(clips, cache=tmp_path, n_jobs=1, progress=False, time_pool=32)
@@ -66,7 +67,7 @@ def test_run_fold_keeps_clips_apart_and_noise_in_training_only(tiny_ravdess, tmp
     s = wader.summarize_folds([r, r], CORPUS_EMOTIONS["ravdess"])
     assert s["clip"]["wa_std"] == 0 and "confusion" in s["clip_pooled"]
     # a run record of this fold gives the same summary as the fold itself (resumed experiments)
-    from ser_lib import runcache
+    from ser_lib.pipeline import runcache
 
     kept = runcache.load_run(runcache.save_run(tmp_path / "run.json", "k", r), "k")
     again = wader.summarize_folds([kept, kept], CORPUS_EMOTIONS["ravdess"])
@@ -75,7 +76,7 @@ def test_run_fold_keeps_clips_apart_and_noise_in_training_only(tiny_ravdess, tmp
 
 @pytest.mark.slow
 def test_frame_level_split_reproduces_the_leak(tiny_ravdess, tmp_path):
-    from ser_lib.corpus import ravdess_table
+    from ser_lib.data.corpus import ravdess_table
 
     clips, _ = ravdess_table(tiny_ravdess)
     store = wavelet.build_store(wader.seed_subset(clips, n_clips=24), cache=tmp_path, n_jobs=1, progress=False)
@@ -108,7 +109,7 @@ def test_classifier_on_raw_frames_needs_their_shape():
 
 @pytest.mark.slow
 def test_seed_protocol_logs_every_epoch_and_refuses_early_stopping(tiny_ravdess, tmp_path):
-    from ser_lib.corpus import ravdess_table
+    from ser_lib.data.corpus import ravdess_table
 
     clips, _ = ravdess_table(tiny_ravdess)
     store = wavelet.build_store(wader.seed_subset(clips, n_clips=24), cache=tmp_path, n_jobs=1, progress=False)
@@ -126,7 +127,7 @@ def test_seed_protocol_logs_every_epoch_and_refuses_early_stopping(tiny_ravdess,
 
 def _toy_cwt(n_clips=48, seed=0):
     """Padded toy 'CWT' arrays whose first scale carries the class, for the converged trainer."""
-    from ser_lib.protocols import Split
+    from ser_lib.data.protocols import Split
 
     rng = np.random.default_rng(seed)
     labels = CORPUS_EMOTIONS["ravdess"][:4]
@@ -166,8 +167,8 @@ def test_noisy_copies_join_training_only_and_seed_summary():
     X2, L2, s2 = wader_converged.with_noisy_copies(X, X + 1, lengths, split)
     assert len(X2) == 24 and set(s2.train) == set(split.train) | {i + 12 for i in split.train}
     assert set(s2.test) == set(split.test) and max(s2.val.max(), s2.test.max()) < 12  # clean copies only
-    from ser_lib import metrics as M
-    from ser_lib.training import FoldResult, summarize
+    from ser_lib.evaluation import metrics as M
+    from ser_lib.models.training import FoldResult, summarize
 
     def fold(f, acc):
         y_true = np.array(labels * 2, dtype=object)

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from ser_lib import wavelet
+from ser_lib.features import wavelet
 
 SR = 16000
 
@@ -71,7 +71,7 @@ def test_preprocess_and_awgn():
 
 @pytest.fixture(scope="module")
 def store(tiny_ravdess, tmp_path_factory):
-    from ser_lib.corpus import ravdess_table
+    from ser_lib.data.corpus import ravdess_table
 
     clips, _ = ravdess_table(tiny_ravdess)
     clips = clips.head(10).copy()

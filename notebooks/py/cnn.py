@@ -22,7 +22,7 @@ title = "1-D CNN, energy (seed)"
 corpus = "crema-d"
 protocol = "seed"                  # "seed" (original split) or "actor" (actor-disjoint folds)
 features = ["rms"]                 # feature set (1-D features are concatenated along time; "mel" for the 2-D CNNs)
-architecture = "cnn1d"             # see ser_lib.models.ARCHITECTURES
+architecture = "cnn1d"             # see ser_lib.models.models.ARCHITECTURES
 epochs = 50
 batch_size = 128
 learning_rate = 1e-3
@@ -32,7 +32,7 @@ seed = 0                           # weights / shuffling seed (fold k uses seed 
 standardize = False                # z-score inputs with training-fold statistics (the original: raw)
 evaluate_also_on = None            # score the trained model on another feature's input too
 augment = False                    # on-the-fly training augmentation (bounded memory)
-augment_settings = {}              # overrides of ser_lib.augment.DEFAULTS, plus "workers"
+augment_settings = {}              # overrides of ser_lib.features.augment.DEFAULTS, plus "workers"
 reference = {}                     # the original work's figures (fractions) and their source
 reference_note = ""                # what differs from the original, if anything
 save_model = None                  # a name: save the last fold's model as reports/models/<name>.keras
@@ -47,8 +47,12 @@ demo_size = "demo"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ser_lib import breakdown, corpus as corpora, features as F, notebook, plots, protocols, training
-from ser_lib.models import build, summary_text
+from ser_lib.data import corpus as corpora, protocols
+from ser_lib.evaluation import breakdown
+from ser_lib.features import features as F
+from ser_lib.models import training
+from ser_lib.reporting import notebook, plots
+from ser_lib.models.models import build, summary_text
 
 run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
                                    cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
@@ -116,7 +120,7 @@ notebook.show_scores(summary, labels, reference=reference, reference_note=refere
 # %%
 mistake = None
 if evaluate_also_on:
-    from ser_lib.metrics import summarize_folds
+    from ser_lib.evaluation.metrics import summarize_folds
 
     mistake = summarize_folds([r.extra[evaluate_also_on] for r in results])
     display(Markdown(f"The same trained model scored on the **{evaluate_also_on}** test input instead "
@@ -136,7 +140,7 @@ predictions = training.predictions_frame(results, kept, splits, labels)
 breakdown.save_predictions(predictions, reports_dir, experiment)
 saved = None
 if save_model:
-    from ser_lib.predict import save_model as save
+    from ser_lib.models.predict import save_model as save
 
     saved = save(model, Path(reports_dir) / "models" / save_model, corpus=corpus, labels=labels, features=features,
                  feature_settings=F.DEFAULTS, experiment=experiment, data="synthetic" if synthetic else "real",

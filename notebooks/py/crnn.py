@@ -2,7 +2,7 @@
 # # A strong from-scratch model: CRNN with attention pooling on log-mel crops
 #
 # Beyond the originals' CNNs: the same log-mel idea, done the way current speech-emotion models do it
-# (see `ser_lib.crnn`): random 2-s crops of each clip's own frames in training instead of zero-padding
+# (see `ser_lib.models.crnn`): random 2-s crops of each clip's own frames in training instead of zero-padding
 # every clip to 5 s, windowed scoring at test, per-speaker (or global) band normalisation, SpecAugment
 # and mixup, a CRNN (3 conv blocks, bidirectional GRU, attention pooling), and early stopping on the
 # **validation actors'** clip UA with the best weights restored. Test actors are scored once.
@@ -19,7 +19,7 @@ protocol = "actor"
 normalisation = "speaker"          # "speaker" (each actor's clips z-scored together) or "global" (training-clip statistics)
 n_folds = 5
 seed = 0                           # fold k uses seed + k
-settings = {}                      # overrides of ser_lib.crnn.DEFAULTS (crop, epochs, patience, ...)
+settings = {}                      # overrides of ser_lib.models.crnn.DEFAULTS (crop, epochs, patience, ...)
 fusion = None                      # e.g. {"feature_set": "ComParE_2016", "classifier": "svm", "grid": {...}}
 n_inner = 3                        # inner folds of the fused linear model's choices
 reference = {}
@@ -36,8 +36,12 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ser_lib import breakdown, crnn, melspec, notebook, plots, protocols, training
-from ser_lib import corpus as corpora
+from ser_lib.data import protocols
+from ser_lib.evaluation import breakdown
+from ser_lib.features import melspec
+from ser_lib.models import crnn, training
+from ser_lib.reporting import notebook, plots
+from ser_lib.data import corpus as corpora
 
 run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
                                    cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
@@ -99,8 +103,9 @@ notebook.show_scores(summary, labels, reference=reference, reference_note=refere
 # %%
 fused = None
 if fusion:
-    from ser_lib import fusion as FU, linear, smile
-    from ser_lib.normalise import normalise as normalise_features
+    from ser_lib.features import smile
+    from ser_lib.models import fusion as FU, linear
+    from ser_lib.features.normalise import normalise as normalise_features
 
     Xf, kept_f, _ = smile.extract_functionals(clips, feature_set=fusion["feature_set"], cache=cache_dir, n_jobs=n_jobs)
     assert list(kept_f["clip"]) == list(kept["clip"]), "the two feature families must cover the same clips"

@@ -39,8 +39,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ser_lib import corpus as corpora, crosscorpus, features as F, notebook, plots
-from ser_lib.metrics import format_score
+from ser_lib.data import corpus as corpora
+from ser_lib.features import features as F
+from ser_lib.models import crosscorpus
+from ser_lib.reporting import notebook, plots
+from ser_lib.evaluation.metrics import format_score
 
 root_t, synthetic_t = corpora.resolve_corpus(corpus, data_root_dir=data_root, cache=cache_dir, demo_size=demo_size)
 root_s, synthetic_s = corpora.resolve_corpus(source_corpus, data_root_dir=data_root, cache=cache_dir, demo_size=demo_size)

@@ -23,7 +23,7 @@ feature_set = "ComParE_2016"
 classifier = "svm"
 normalisations = ["global", "corpus", "speaker"]
 headline_normalisation = "speaker"
-grid = {}                          # as ser_lib.linear.DEFAULT_GRID
+grid = {}                          # as ser_lib.models.linear.DEFAULT_GRID
 n_inner = 3
 within_folds = 6                   # actor-disjoint folds of the target for the yardstick (0: not run)
 reference = {}
@@ -39,9 +39,12 @@ demo_size = "demo"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ser_lib import crosscorpus, linear, notebook, protocols, smile
-from ser_lib import corpus as corpora
-from ser_lib.metrics import format_score
+from ser_lib.data import protocols
+from ser_lib.features import smile
+from ser_lib.models import crosscorpus, linear
+from ser_lib.reporting import notebook
+from ser_lib.data import corpus as corpora
+from ser_lib.evaluation.metrics import format_score
 
 tables = {}
 for name in (source_corpus, corpus):
@@ -84,7 +87,7 @@ display(Markdown(f"Chance UA: {100 / len(labels):.1f} %. Cross-corpus: one model
 pd.DataFrame(rows)
 
 # %%
-from ser_lib import plots
+from ser_lib.reporting import plots
 
 matrix = notebook.confusion_frame(headline, labels)
 plots.confusion_heatmap(matrix, title=f"{title}: {headline_normalisation} normalisation (row %)");

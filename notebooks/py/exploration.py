@@ -29,7 +29,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Audio, Markdown, display
 
-from ser_lib import audio, corpus as corpora, explore, notebook, plots
+from ser_lib.data import audio, corpus as corpora
+from ser_lib.evaluation import explore
+from ser_lib.reporting import notebook, plots
 from ser_lib.config import DEFAULT_SR
 
 warnings.simplefilter("ignore", audio.BadClipWarning)  # they are listed in a table below
@@ -112,7 +114,7 @@ problems if len(problems) else Markdown("_No file was skipped or converted._")
 # %%
 human = None
 if corpus == "crema-d" and audited["human_vote"].notna().any():
-    from ser_lib.human import human_scores
+    from ser_lib.data.human import human_scores
 
     human, matrix = human_scores(audited)  # every rated clip, including skipped ones: raters heard them
     display(Markdown(f"Human voice-only majority vote on {human['n']} clips: **accuracy (WA) "

@@ -25,7 +25,7 @@ feature_sets = ["eGeMAPSv02", "ComParE_2016"]
 configs = [["eGeMAPSv02", "svm"], ["eGeMAPSv02", "logreg"], ["ComParE_2016", "svm"]]  # feature set × classifier
 normalisations = ["global", "speaker"]
 headline = {"feature_set": "ComParE_2016", "classifier": "svm", "normalisation": "speaker"}  # fixed a priori
-grids = {}                         # feature set → grid of C, class_weight, scaler (default: ser_lib.linear.DEFAULT_GRID)
+grids = {}                         # feature set → grid of C, class_weight, scaler (default: ser_lib.models.linear.DEFAULT_GRID)
 n_inner = 3                        # inner actor-disjoint folds for every choice
 n_folds = 5
 reference = {}                     # figures to show beside ours (fractions) with their source
@@ -42,8 +42,12 @@ demo_size = "demo"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ser_lib import breakdown, linear, notebook, protocols, smile, training
-from ser_lib import corpus as corpora
+from ser_lib.data import protocols
+from ser_lib.evaluation import breakdown
+from ser_lib.features import smile
+from ser_lib.models import linear, training
+from ser_lib.reporting import notebook
+from ser_lib.data import corpus as corpora
 
 run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
                                    cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
@@ -121,8 +125,8 @@ results[0].history.round(4).head(12)
 # %%
 from pathlib import Path
 
-from ser_lib import bundle
-from ser_lib.predict import DEFAULT_MODEL
+from ser_lib.models import bundle
+from ser_lib.models.predict import DEFAULT_MODEL
 
 predictions = training.predictions_frame(results, kept, splits, labels)
 breakdown.save_predictions(predictions, reports_dir, experiment)

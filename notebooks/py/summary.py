@@ -7,7 +7,7 @@
 # For CREMA-D the human listeners (voice only, majority vote) are the yardstick. Below the table:
 # how much the leaky protocols overstate, the cross-corpus results, the best models against the
 # human listeners and broken down by speaker sex and intensity. The findings are computed from
-# the numbers (`ser_lib.findings`, the same code as the index page) and written with every table
+# the numbers (`ser_lib.reporting.findings`, the same code as the index page) and written with every table
 # to `reports/RESULTS.md`.
 
 # %% tags=["parameters"]
@@ -24,7 +24,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Image, Markdown, display
 
-from ser_lib import breakdown, findings, report, summary
+from ser_lib.evaluation import breakdown
+from ser_lib.reporting import findings, report, summary
 
 built = summary.build(reports_dir)  # RESULTS.md and the chart, from every run record
 table, parts = built["table"], built["parts"]

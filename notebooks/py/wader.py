@@ -61,9 +61,14 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ser_lib import breakdown, corpus as corpora, identity, notebook, plots, protocols, runcache, wader, wavelet
-from ser_lib.audio import load_clip
-from ser_lib.metrics import format_score
+from ser_lib.data import corpus as corpora, identity, protocols
+from ser_lib.evaluation import breakdown
+from ser_lib.features import wavelet
+from ser_lib.models import wader
+from ser_lib.pipeline import runcache
+from ser_lib.reporting import notebook, plots
+from ser_lib.data.audio import load_clip
+from ser_lib.evaluation.metrics import format_score
 
 run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
                                    cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
@@ -126,7 +131,7 @@ protocols.describe(folds, store.clips)
 # %% [markdown]
 # ## Training
 # Per fold and seed: the autoencoder on the training frames, then the classifier on its frozen encoder.
-# Each finished run (one seed on one fold) is kept in the cache folder (`ser_lib.runcache`: its
+# Each finished run (one seed on one fold) is kept in the cache folder (`ser_lib.pipeline.runcache`: its
 # settings, seed, fold, data and the code that computes it make its key), so an experiment too long
 # for one sitting — the full-resolution runs take hours each on 2 cores — is completed over several
 # `make report` calls; the column `from cache` says which runs an earlier call computed. Real-data
@@ -146,7 +151,7 @@ for run_seed in seeds:
             lambda: wader.run_fold(store, split, seed=run_seed + split.fold, **settings,
                                    desc=f"seed {run_seed} fold {split.fold + 1}/{len(folds)}"),
             settings={**settings, "split": vars(split)}, seed=run_seed, fold=split.fold, data=data_id,
-            modules=["wader"], cache=cache_dir, archive=record_archive))
+            modules=["models.wader"], cache=cache_dir, archive=record_archive))
         runs.append({"seed": run_seed, "fold": split.fold, "from cache": results[-1]["from_cache"]})
         if split_level == "clip":  # the frame-level split is the leak under study
             assert not set(results[-1]["train_owners"]) & set(results[-1]["test_owners"])

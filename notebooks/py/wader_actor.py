@@ -24,7 +24,7 @@ protocol = "actor"
 n_folds = 6
 time_pool = 64                     # time-axis pooling factor of the CWT (rms), 250 steps per second at 64
 frame_seconds = 1.0                # frame (crop and window) length in seconds
-settings = {}                      # overrides of ser_lib.wader_converged.CONVERGED (encoder, epochs, patience, learning_rate, ...)
+settings = {}                      # overrides of ser_lib.models.wader_converged.CONVERGED (encoder, epochs, patience, learning_rate, ...)
 seeds = [0, 1, 2]                  # fold k of seed s uses seed 1000 * s + k (the noisy copies are drawn once)
 max_actors = None                  # use only the first N actors (the demo budget), None for all
 max_clips_per_actor = None         # and at most N random clips of each (the demo budget), None for all
@@ -42,8 +42,12 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ser_lib import breakdown, melspec, notebook, plots, protocols, training, wader, wader_converged, wavelet
-from ser_lib import corpus as corpora
+from ser_lib.data import protocols
+from ser_lib.evaluation import breakdown
+from ser_lib.features import melspec, wavelet
+from ser_lib.models import training, wader, wader_converged
+from ser_lib.reporting import notebook, plots
+from ser_lib.data import corpus as corpora
 
 run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
                                    cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)

@@ -1,0 +1,359 @@
+"""Emotion prediction for a user's audio files with a saved model.
+
+Two kinds of saved model:
+
+* **The shipped default** (:data:`DEFAULT_MODEL`, committed under ``ser_lib/resources/model/``):
+  a linear model on openSMILE ComParE_2016 functionals trained on all real CREMA-D actors, stored
+  as a pickle-free bundle (:mod:`ser_lib.models.bundle`). It works on a fresh clone with no corpus.
+  By default each recording is judged alone (``global`` normalisation, what a user with one
+  recording of an unknown speaker gets); with ``same_speaker=True`` (``--same-speaker``) the
+  recordings, all of one speaker, are z-scored together first (``speaker`` normalisation, the
+  transductive setting in which the report's per-speaker figures were measured).
+* **A Keras model** saved by an experiment with ``save_model``: ``<name>.keras`` plus a
+  ``<name>.json`` sidecar (corpus, labels, feature set and settings, window length, scores, and
+  the data it was trained on). A clip longer than its window (80080 samples = 5.005 s) is scored
+  over windows with 50 % overlap and the window probabilities are averaged.
+
+Any sample rate, mono or stereo, any format soundfile reads. A model whose sidecar says it was
+trained on the synthetic demo corpus (or does not say) is used only with a loud warning on every
+result.
+
+A recording is judged only when it holds speech: Silero VAD (:mod:`ser_lib.features.vad`) refuses noise,
+tones, music, DC offset and silence as "no speech detected", and clips with too little speech for
+the features as "too little speech"; a clip whose features are still not finite is refused too.
+No output is ever NaN. ``--same-speaker`` refuses degenerate batches: a duplicate recording is
+dropped and named, and fewer than :data:`MIN_SAME_SPEAKER` distinct usable recordings, or a batch
+whose features do not vary, is refused with the reason.
+
+Command line::
+
+    python -m ser_lib predict AUDIO [AUDIO ...] [--model PATH] [--same-speaker] [--json]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ser_lib.data.audio import BadClipError, load_clip
+from ser_lib.config import EMOTION_NAMES
+from ser_lib.features.features import feature_set, pad_or_trim, seed_features
+
+#: The shipped default model (a pickle-free linear bundle, see :mod:`ser_lib.models.bundle`).
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "resources" / "model" / "crema-d-compare.json"
+
+SYNTHETIC_WARNING = ("WARNING: this model was trained on the SYNTHETIC demo corpus; its emotions mean "
+                     "nothing for real speech")
+UNKNOWN_DATA_WARNING = ("WARNING: this model's sidecar does not say what data it was trained on (an old or "
+                        "foreign model); treat its emotions with suspicion")
+
+
+#: Fewest distinct recordings ``--same-speaker`` z-scores together. With n recordings a z-score is
+#: bounded by (n - 1) / sqrt(n): with 2, every feature of both recordings is exactly -1 or +1, so the
+#: batch says nothing about the speaker; 4 is the least that leaves the features room to vary.
+MIN_SAME_SPEAKER = 4
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No saved model where one was expected."""
+
+
+def check_model_path(path: str | Path) -> Path:
+    """Refuse, in one line and before TensorFlow is imported, a ``--model`` path that is plainly
+    wrong: missing, a folder, an unknown kind of file, a ``.keras`` that is not a zip archive, or a
+    model without its sidecar."""
+    path = Path(path)
+    if path.is_dir():
+        raise ModelNotFoundError(f"{path} is a folder, not a model file (pass the .json of a bundle or a .keras file)")
+    if path.suffix not in (".json", ".npz", ".keras"):
+        raise ModelNotFoundError(f"{path}: unknown kind of model file {path.suffix or '(no extension)'!r} "
+                                 "(expected a bundle .json/.npz or a .keras file)")
+    if path.suffix == ".keras":
+        if not path.is_file():
+            raise ModelNotFoundError(f"{path}: no such file")
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                raise ModelNotFoundError(f"{path}: not a Keras model archive (a .keras file is a zip archive)")
+        if not path.with_suffix(".json").is_file():
+            raise ModelNotFoundError(f"{path}: its sidecar {path.with_suffix('.json').name} is missing")
+    return path
+
+
+def save_model(model, path: str | Path, *, corpus: str, labels, features, feature_settings: dict,
+               experiment: str = "", scores: dict | None = None, data: str = "real") -> Path:
+    """Save ``model`` as ``path`` (``.keras``) with its JSON sidecar; returns the ``.keras`` path.
+
+    ``data`` (``"real"`` or ``"synthetic"``) records what the model was trained on."""
+    if data not in ("real", "synthetic"):
+        raise ValueError(f"data must be 'real' or 'synthetic', got {data!r}")
+    path = Path(path).with_suffix(".keras")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    meta = {"experiment": experiment, "corpus": corpus, "labels": list(labels),
+            "features": [features] if isinstance(features, str) else list(features),
+            "feature_settings": dict(feature_settings), "window_samples": int(feature_settings["length"]),
+            "scores": scores or {}, "trained_on": {"corpus": corpus, "data": data}}
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
+    return path
+
+
+def load_model(path: str | Path | None = None):
+    """Load a saved model. Default: ``$SER_MODEL`` or the shipped :data:`DEFAULT_MODEL`.
+
+    A ``.keras`` path loads a Keras model with its sidecar; a ``.json`` / ``.npz`` path loads a
+    linear bundle (:func:`ser_lib.models.bundle.load_bundle`).
+
+    Returns
+    -------
+    model : keras.Model or ser_lib.models.bundle.Bundle
+    meta : dict
+        The sidecar.
+
+    Raises
+    ------
+    ModelNotFoundError
+        No model at that path.
+    ser_lib.models.bundle.BundleError
+        A bundle that is truncated, tampered with or does not fit its sidecar.
+    """
+    path = check_model_path(path or os.environ.get("SER_MODEL") or DEFAULT_MODEL)
+    if path.suffix in (".json", ".npz"):
+        from ser_lib.models.bundle import load_bundle
+
+        if not path.with_suffix(".json").is_file() or not path.with_suffix(".npz").is_file():
+            raise ModelNotFoundError(f"no saved model at {path.with_suffix('')} (.json + .npz); pass --model PATH")
+        bundle = load_bundle(path)
+        return bundle, bundle.meta
+    from ser_lib.models.tf_logging import quiet_tensorflow
+
+    quiet_tensorflow()
+    import keras
+
+    path = path.with_suffix(".keras")
+    sidecar = path.with_suffix(".json")
+    if not path.is_file() or not sidecar.is_file():
+        raise ModelNotFoundError(f"no saved model at {path} (with {sidecar.name}); run `make report`, which saves "
+                                 "the best experiments' models under reports/models/, or pass --model PATH")
+    try:
+        meta = json.loads(sidecar.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelNotFoundError(f"{sidecar}: not a valid JSON sidecar ({type(exc).__name__})") from None
+    missing = [k for k in ("labels", "features", "feature_settings", "window_samples") if k not in meta]
+    if missing:
+        raise ModelNotFoundError(f"{sidecar}: sidecar lacks {missing}")
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # a damaged archive, a foreign model, an unsafe lambda layer
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise ModelNotFoundError(f"{path}: cannot be loaded as a Keras model ({first})") from None
+    return model, meta
+
+
+def data_warning(meta: dict) -> str | None:
+    """The loud warning for a model trained on synthetic (or unknown) data, else None."""
+    data = (meta.get("trained_on") or {}).get("data")
+    if data == "real":
+        return None
+    return SYNTHETIC_WARNING if data == "synthetic" else UNKNOWN_DATA_WARNING
+
+
+def windows(y: np.ndarray, length: int, *, overlap: float = 0.5) -> np.ndarray:
+    """Cut a signal into windows of ``length`` samples (``overlap`` fraction), the last one aligned
+    to the end; a signal shorter than one window gives one zero-padded window."""
+    if y.size <= length:
+        return pad_or_trim(y, length)[None]
+    hop = max(1, int(length * (1 - overlap)))
+    starts = list(range(0, y.size - length + 1, hop))
+    if starts[-1] != y.size - length:
+        starts.append(y.size - length)
+    return np.stack([y[s: s + length] for s in starts])
+
+
+def model_inputs(y: np.ndarray, meta: dict) -> np.ndarray:
+    """Model inputs (one per window) for a mono signal at the model's sample rate."""
+    s = meta["feature_settings"]
+    names = tuple(dict.fromkeys(meta["features"]))
+    kw = {k: s[k] for k in ("sr", "n_fft", "hop_length", "n_mels", "mfcc_sr", "n_mfcc")}
+    per_window = [seed_features(w, names=names, **kw) for w in windows(y, int(meta["window_samples"]))]
+    stacked = {n: np.stack([f[n] for f in per_window]) for n in names}
+    return feature_set(stacked, meta["features"])
+
+
+def _usable_signals(paths, sr: int) -> list[dict]:
+    """Load each file and check it holds enough speech (:func:`ser_lib.features.vad.check_speech`).
+    Returns one dict per file: ``file`` and either ``y`` (and ``speech_s``) or ``error``."""
+    from ser_lib.features.vad import NoSpeechError, check_speech
+
+    out = []
+    for p in paths:
+        try:
+            y, _ = load_clip(p, sr=sr)
+            seconds = check_speech(y, sr=sr)
+        except BadClipError as exc:
+            out.append({"file": str(p), "error": exc.reason})
+            continue
+        except NoSpeechError as exc:
+            out.append({"file": str(p), "error": exc.reason})
+            continue
+        out.append({"file": str(p), "y": y, "speech_s": round(seconds, 2)})
+    return out
+
+
+def _drop_duplicates(out: list[dict]) -> None:
+    """Mark every recording identical to an earlier one of the batch as refused (named)."""
+    import hashlib
+
+    seen = {}
+    for r in out:
+        if "y" not in r:
+            continue
+        digest = hashlib.sha256(np.ascontiguousarray(r["y"]).tobytes()).hexdigest()
+        if digest in seen:
+            r.pop("y")
+            r["error"] = (f"same audio as {Path(seen[digest]).name}: dropped from the speaker's batch "
+                          "(a duplicate would weigh twice in the speaker's statistics)")
+        else:
+            seen[digest] = r["file"]
+
+
+def _predict_bundle(paths, bundle, *, same_speaker: bool) -> list[dict]:
+    from ser_lib.features.normalise import group_zscore
+    from ser_lib.features.smile import functionals_of_signals
+
+    meta = bundle.meta
+    sr, feature_set = int(meta["sr"]), meta["feature_set"]
+    out = _usable_signals(paths, sr)
+    if same_speaker:
+        _drop_duplicates(out)
+    rows = [i for i, r in enumerate(out) if "y" in r]
+    if not rows:
+        return out
+    X = functionals_of_signals([out[i].pop("y") for i in rows], sr=sr, feature_set=feature_set)
+    finite = np.isfinite(X).all(axis=1)
+    for i, ok in zip(rows, finite):
+        if not ok:
+            out[i]["error"] = ("the features could not be computed (openSMILE gave non-finite values: too little "
+                               "voiced speech)")
+    X, rows = X[finite], [i for i, ok in zip(rows, finite) if ok]
+    if same_speaker:
+        usable = len(rows)
+        reason = None
+        if usable < MIN_SAME_SPEAKER:
+            reason = (f"--same-speaker needs at least {MIN_SAME_SPEAKER} distinct usable recordings of the speaker, "
+                      f"got {usable}; judge them one at a time without --same-speaker")
+        elif not (X.std(axis=0) > 0).any():
+            reason = "--same-speaker: the recordings' features do not vary (the same audio?); judge them one at a time"
+        if reason:
+            for i in rows:
+                out[i]["error"] = reason
+            return out
+        X, mode = group_zscore(X, np.zeros(len(X))), "speaker"
+        described = f"same speaker: {len(rows)} recordings normalised together"
+    else:
+        mode, described = "global", ("single recording (global normalisation; on recordings unlike the training "
+                                     "corpus this mode is much weaker, use --same-speaker when you can: see README)")
+    if not rows:
+        return out
+    S = bundle.scores(X, mode=mode)
+    key = "probabilities" if meta["classifier"] == "logreg" else "scores"
+    for i, s in zip(rows, S):
+        if not np.isfinite(s).all():  # cannot happen with finite features and coefficients; never print NaN
+            out[i]["error"] = "the model gave non-finite scores"
+            continue
+        best = bundle.labels[int(np.argmax(s))]
+        out[i].update({"emotion": best, "emotion_name": EMOTION_NAMES.get(best, best),
+                       key: {lab: float(v) for lab, v in zip(bundle.labels, s)}, "mode": described})
+    return out
+
+
+def predict(paths, *, model=None, meta: dict | None = None, model_path: str | Path | None = None,
+            same_speaker: bool = False) -> list[dict]:
+    """Predict the emotion of each audio file.
+
+    Parameters
+    ----------
+    paths : str or sequence of str
+        Audio files.
+    model, meta : optional
+        A loaded model and its sidecar (from :func:`load_model`); otherwise ``model_path`` is loaded.
+    model_path : path, optional
+        Default: ``$SER_MODEL`` or the shipped :data:`DEFAULT_MODEL`.
+    same_speaker : bool
+        The files are recordings of one speaker: normalise them together (linear bundles only).
+
+    Returns
+    -------
+    list of dict
+        Per file: ``file``, ``emotion`` (code), ``emotion_name``, ``probabilities`` (code → p; a
+        linear SVM gives ``scores``, its decision values, instead), ``mode`` or ``windows``, and
+        ``warning`` for a model not trained on real data — or ``file`` and ``error`` (a one-line
+        reason) when the file cannot be used.
+
+    Raises
+    ------
+    ValueError
+        ``same_speaker`` with a Keras model.
+    """
+    from ser_lib.models.bundle import Bundle
+
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if model is None or meta is None:
+        model, meta = load_model(model_path)
+    if isinstance(model, Bundle):
+        out = _predict_bundle(paths, model, same_speaker=same_speaker)
+    else:
+        if same_speaker:
+            raise ValueError("--same-speaker works with the openSMILE linear models only (not a Keras model)")
+        out = _predict_keras(paths, model, meta)
+    warning = data_warning(meta)
+    if warning:
+        for r in out:
+            if "error" not in r:
+                r["warning"] = warning
+    return out
+
+
+def _predict_keras(paths, model, meta: dict) -> list[dict]:
+    labels = meta["labels"]
+    out = _usable_signals(paths, int(meta["feature_settings"]["sr"]))
+    for r in out:
+        if "y" not in r:
+            continue
+        X = model_inputs(r.pop("y"), meta)
+        proba = model.predict(X, verbose=0).mean(axis=0)
+        if not np.isfinite(proba).all():
+            r["error"] = "the model gave non-finite probabilities"
+            continue
+        best = labels[int(np.argmax(proba))]
+        r.update({"emotion": best, "emotion_name": EMOTION_NAMES.get(best, best),
+                  "probabilities": {lab: float(v) for lab, v in zip(labels, proba)}, "windows": int(len(X))})
+    return out
+
+
+def to_json(results: list[dict]) -> str:
+    """Strict JSON of :func:`predict` results (a non-finite number, which cannot occur, raises)."""
+    return json.dumps(results, indent=1, allow_nan=False)
+
+
+def format_table(results: list[dict]) -> str:
+    """Plain-text table of :func:`predict` results."""
+    key = next((k for r in results for k in ("probabilities", "scores") if k in r), "probabilities")
+    labels = next((list(r[key]) for r in results if key in r), [])
+    head = f"{'file':40s} {'emotion':10s} " + " ".join(f"{lab:>6s}" for lab in labels)
+    lines = [head, "-" * len(head)]
+    for r in results:
+        name = Path(r["file"]).name[:40]
+        if "error" in r:
+            lines.append(f"{name:40s} error: {r['error']}")
+        else:
+            lines.append(f"{name:40s} {r['emotion_name']:10s} " + " ".join(f"{r[key][lab]:6.2f}" for lab in labels))
+    modes = sorted({r["mode"] for r in results if "mode" in r})
+    if modes:
+        lines.append(f"mode: {'; '.join(modes)}" + ("" if key == "probabilities" else
+                                                    " (columns: linear-SVM decision values, not probabilities)"))
+    warnings = sorted({r["warning"] for r in results if "warning" in r})
+    return "\n".join(warnings + lines + warnings)
