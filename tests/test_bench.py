@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ser_lib.pipeline import bench
+from ser_lib.pipeline import bench, bench_training
 
 
 def test_bench_measures_and_judges_the_target(tiny_root, tiny_cache, tmp_path):
@@ -20,17 +20,17 @@ def test_bench_measures_and_judges_the_target(tiny_root, tiny_cache, tmp_path):
 
 
 def test_training_speed_times_a_real_model():
-    r = bench.training_speed("cnn1d", (157, 1), n_clips=64, batch_size=32, repeat=1)
+    r = bench_training.training_speed("cnn1d", (157, 1), n_clips=64, batch_size=32, repeat=1)
     assert r["multiply_adds"] > 0 and r["s_per_clip_epoch"] > 0 and r["gflop_per_s"] > 0
     assert r["gflop_per_s"] == pytest.approx(6 * r["multiply_adds"] / r["s_per_clip_epoch"] / 1e9)
     with pytest.raises(ValueError, match="at least one batch"):
-        bench.training_speed("cnn1d", (157, 1), n_clips=16, batch_size=32)
+        bench_training.training_speed("cnn1d", (157, 1), n_clips=16, batch_size=32)
 
 
 def test_experiment_input_shape():
-    assert bench.experiment_input_shape(["energy", "zcr"]) == (314, 1)
-    assert bench.experiment_input_shape("mfcc") == (157, 1)
-    assert bench.experiment_input_shape(["mel"]) == (128, 157, 1)
+    assert bench_training.experiment_input_shape(["energy", "zcr"]) == (314, 1)
+    assert bench_training.experiment_input_shape("mfcc") == (157, 1)
+    assert bench_training.experiment_input_shape(["mel"]) == (128, 157, 1)
 
 
 def test_budget_projection_arithmetic():
@@ -43,7 +43,7 @@ def test_budget_projection_arithmetic():
                    {**base, "experiment": "e-actor", "protocol": "actor"},
                    {**base, "experiment": "e-aug-seed", "protocol": "seed", "augment": True}]
     speed = 0.01
-    proj = bench.budget_projection(experiments, table, {("cnn1d", (157, 1)): speed}, augment_s_per_clip=0.5)
+    proj = bench_training.budget_projection(experiments, table, {("cnn1d", (157, 1)): speed}, augment_s_per_clip=0.5)
     from ser_lib.data.protocols import make_splits
 
     for name, protocol, extra in (("e-seed", "seed", 0.0), ("e-actor", "actor", 0.0), ("e-aug-seed", "seed", 0.5)):
@@ -56,21 +56,21 @@ def test_budget_projection_arithmetic():
         assert row["projected_s"] == pytest.approx(train * 4 * (speed + extra) + (val * 4 + test) * speed / 3)
     assert proj.set_index("experiment")["reproduction"].to_dict() == {"e-seed": True, "e-actor": True, "e-aug-seed": False}
     with pytest.raises(ValueError, match="no training speed measured"):
-        bench.budget_projection(experiments, table, {})
+        bench_training.budget_projection(experiments, table, {})
 
 
 def test_augmentation_speed(tiny_crema):
     from ser_lib.data.corpus import corpus_table
 
     clips, _ = corpus_table("crema-d", tiny_crema)
-    assert bench.augmentation_speed(clips["path"].tolist(), n_clips=2) > 0
+    assert bench_training.augmentation_speed(clips["path"].tolist(), n_clips=2) > 0
 
 
 def test_run_training_projects_every_crema_d_model_experiment(tiny_root, tiny_cache, tmp_path, capsys):
     from ser_lib.pipeline import PROJECT_ROOT, load_experiments
 
     out = tmp_path / "bench-training.json"
-    r = bench.run_training(tiny_root, cache=tiny_cache, n_clips=128, repeat=1, out=out, demo_size="tiny",
+    r = bench_training.run_training(tiny_root, cache=tiny_cache, n_clips=128, repeat=1, out=out, demo_size="tiny",
                            overrides={"n_folds": 2}, determinism=False)  # the tiny corpus has 4 actors
     assert json.loads(out.read_text()) == json.loads(json.dumps(r))
     names = {e.name for e in load_experiments(PROJECT_ROOT / "params", PROJECT_ROOT / "notebooks")
@@ -81,16 +81,16 @@ def test_run_training_projects_every_crema_d_model_experiment(tiny_root, tiny_ca
     assert 0 < r["reproduction_projected_s"] < r["all_projected_s"]
     assert r["target_met"] == (r["reproduction_projected_s"] <= bench.TARGET_CREMA_D_RUN_S)
     assert {s["architecture"] for s in r["speeds"]} == {"cnn1d", "cnn1d_big", "cnn2d_own", "cnn2d_singh_fang"}
-    bench.print_training(r)
+    bench_training.print_training(r)
     assert "reproduction runs" in capsys.readouterr().out
 
 
 def test_crnn_and_opensmile_speeds_are_measured():
     import numpy as np
 
-    r = bench.crnn_speed(n_clips=128, repeat=1)
+    r = bench_training.crnn_speed(n_clips=128, repeat=1)
     assert r["multiply_adds"] > 1e6 and r["s_per_clip_epoch"] > 0 and r["input_shape"] == [125, 64]
-    d = bench.determinism_cost(n_clips=64, repeat=1)
+    d = bench_training.determinism_cost(n_clips=64, repeat=1)
     assert d["off"] > 0 and d["on"] > 0 and d["slowdown"] == pytest.approx(d["on"] / d["off"])
     y = (0.2 * np.sin(np.arange(16000) / 10)).astype(np.float32)
     s = bench.opensmile_speed([y, y], sr=16000)

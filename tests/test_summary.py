@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from conftest import write_record
-from ser_lib.reporting import report, summary, wader_account
+from ser_lib.reporting import findings, report, summary, wader_account
 
 
 def _write(tmp_path, name, protocol, wa, ua, std=None, data="real", corpus="crema-d", ref=None):
@@ -44,7 +44,7 @@ def test_protocol_gaps_and_findings(metrics_dir):
     gaps = summary.protocol_gaps(table).set_index("model")
     assert gaps.loc["cnn1d-a", "gap (points)"] == pytest.approx(10.0)
     assert gaps.loc["cnn1d-b", "gap (points)"] == pytest.approx(1.0)
-    notes = summary.findings(table)
+    notes = findings.statements(table)
     text = " ".join(notes)
     assert "cnn1d-b-actor with UA 43.0 ± 1.0 % (the highest of 2 runs on the same test folds" in text
     assert "human listeners reach UA 42.9 %" in text
@@ -55,7 +55,7 @@ def test_protocol_gaps_and_findings(metrics_dir):
 def test_synthetic_flag_and_markdown(metrics_dir, tmp_path):
     _write(metrics_dir, "cnn2d-x-actor", "actor", 0.3, 0.3, std=0.1, data="synthetic")
     table = summary.results_table(report.read_metrics(metrics_dir))
-    notes = summary.findings(table)
+    notes = findings.statements(table)
     assert "synthetic demo corpus" in notes[0]
     md = summary.write_results_md(table, notes, tmp_path / "out" / "RESULTS.md").read_text()
     assert "| cnn2d-x-actor | crema-d | actor | synthetic | – | 100 | 30.0 ± 10.0 |" in md
@@ -64,7 +64,7 @@ def test_synthetic_flag_and_markdown(metrics_dir, tmp_path):
 
 
 def test_empty():
-    assert summary.findings(summary.results_table([])) == ["No experiment with scores has been run yet."]
+    assert findings.statements(summary.results_table([])) == ["No experiment with scores has been run yet."]
 
 
 def _cross(tmp_path, name, source, target, cross_ua, within_ua):
@@ -83,7 +83,7 @@ def test_cross_corpus_table_and_findings(metrics_dir):
     head = cross[cross["headline"]].iloc[0]
     assert head["direction"] == "crema-d → ravdess" and head["cross UA %"] == "30.0 ± 1.0"
     assert head["within-target UA %"] == "45.0 ± 2.0" and head["drop (points)"] == pytest.approx(15.0)
-    text = " ".join(summary.findings(summary.results_table(records), cross=cross))
+    text = " ".join(findings.statements(summary.results_table(records), cross=cross))
     assert "Cross-corpus crema-d → ravdess (corpus normalisation): UA 30.0 ± 1.0 % against 45.0 ± 2.0 %" in text
     assert "-15.0 points" in text
 
@@ -101,9 +101,9 @@ def test_breakdowns_and_results_sections(metrics_dir):
     assert parts["human_model"]["agreement"] == pytest.approx(0.25)
     assert set(parts["groups"]) == {"crema-d"}
     table = summary.results_table(records)
-    notes = summary.findings(table, human_model=parts["human_model"], human_model_experiment="cnn1d-b-actor")
+    notes = findings.statements(table, human_model=parts["human_model"], human_model_experiment="cnn1d-b-actor")
     assert any("agrees with the listeners' majority vote on 25.0 %" in n for n in notes)
-    with_groups = summary.findings(table, groups=parts["groups"])
+    with_groups = findings.statements(table, groups=parts["groups"])
     # female b, d right (UA 100 %); male a right, c wrong (UA 50 %): 50 points
     assert any(n.startswith("crema-d (cnn1d-b-actor): by speaker sex, UA is 50.0 points higher for female than for male")
                for n in with_groups)
@@ -135,7 +135,7 @@ def test_augmentation_effects_pairs_by_params_and_tests_clip_by_clip(tmp_path):
     assert row["augmented UA %"] == 100.0 and row["baseline UA %"] == 50.0 and row["UA change (points)"] == 50.0
     assert row["only augmented right"] == 5 and row["only baseline right"] == 0
     assert row["McNemar p"] == pytest.approx(0.0625)
-    notes = summary.findings(summary.results_table(records), augmentation=effects)
+    notes = findings.statements(summary.results_table(records), augmentation=effects)
     assert any(n.startswith("Training-time augmentation (m-aug-seed against m-seed") and "+50.0 points" in n
                and "within what chance alone gives" in n for n in notes)
     sections = summary.report_sections(summary.protocol_gaps(summary.results_table(records)),
@@ -237,7 +237,7 @@ def test_findings_name_the_best_ablation_configuration_and_the_one_recording_one
          "ablation": [row("log-mel", "crnn", "speaker", 0.66), row("log-mel + ComParE", "fusion", "speaker", 0.71)]},
         {**base, "experiment": "crnn-y-actor", "ua": 0.615, "ua_std": 0.02, "ablation": [row("log-mel", "crnn", "global", 0.615)]},
     ]
-    notes = summary.findings(summary.results_table(records), ablation=summary.ablation_table(records))
+    notes = findings.statements(summary.results_table(records), ablation=summary.ablation_table(records))
     assert "best speaker-independent (actor-disjoint) model is smile-x-actor" in notes[0]
     assert "log-mel + ComParE with fusion (crnn-x-actor, speaker normalisation): UA 71.0 ± 1.0 %" in notes[0]
     assert "global normalisation) the best is log-mel with crnn (crnn-y-actor): UA 61.5 ± 1.0 %" in notes[0]

@@ -4,6 +4,7 @@ import pytest
 
 from ser_lib.features import wavelet
 from ser_lib.models import wader, wader_converged
+from ser_lib.reporting import wader_account
 from ser_lib.config import CORPUS_EMOTIONS
 
 
@@ -118,10 +119,10 @@ def test_seed_protocol_logs_every_epoch_and_refuses_early_stopping(tiny_ravdess,
         wader.run_fold(store, fold, labels=CORPUS_EMOTIONS["ravdess"], protocol="seed", patience=3)
     r = wader.run_fold(store, fold, labels=CORPUS_EMOTIONS["ravdess"], protocol="seed", max_frames=2, ae_epochs=1,
                        clf_epochs=2, frame_layout="original-reshape", log_epochs=True)
-    log = wader.epoch_log([r, r])
+    log = wader_account.epoch_log([r, r])
     assert set(log["epoch"]) == {1, 2} and set(log["run"]) == {0, 1}
-    assert set(wader.EPOCH_READINGS) <= set(log["reading"]) and log["value"].between(0, 1).all()
-    table = wader.where_published(log, targets=(0.0, 2.0))
+    assert set(wader_account.EPOCH_READINGS) <= set(log["reading"]) and log["value"].between(0, 1).all()
+    table = wader_account.where_published(log, targets=(0.0, 2.0))
     assert (table["first epoch ≥ 0.00 %"] == "1, 1").all() and (table["first epoch ≥ 200.00 %"] == "never, never").all()
 
 

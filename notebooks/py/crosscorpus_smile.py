@@ -68,7 +68,7 @@ display(Markdown(f"Source {source_corpus}: {len(tables[source_corpus][1])} clips
 (Xs, src, _), (Xt, tgt, _) = tables[source_corpus], tables[corpus]
 variants, rows = {}, []
 for norm in normalisations:
-    cross = linear.cross_corpus(Xs, src, Xt, tgt, labels=labels, normalisation=norm, classifier=classifier,
+    cross = crosscorpus.cross_corpus(Xs, src, Xt, tgt, labels=labels, normalisation=norm, classifier=classifier,
                                 grid=grid or None, n_inner=n_inner, n_jobs=n_jobs)
     within = None
     if within_folds and norm != "corpus":  # within one corpus, corpus normalisation is the global one

@@ -66,7 +66,7 @@ from ser_lib.evaluation import breakdown
 from ser_lib.features import wavelet
 from ser_lib.models import wader
 from ser_lib.pipeline import runcache
-from ser_lib.reporting import notebook, plots
+from ser_lib.reporting import notebook, plots, wader_account
 from ser_lib.data.audio import load_clip
 from ser_lib.evaluation.metrics import format_score
 
@@ -182,11 +182,11 @@ plots.history_curves([r["clf_history"] for r in results], ["loss", "accuracy"], 
 # epoch at which each run reaches the published figures.
 
 # %%
-log = wader.epoch_log(results)
+log = wader_account.epoch_log(results)
 targets = (reference.get("frame_wa", 0.74), reference.get("frame_ua", 0.7578))
-published = wader.where_published(log, targets=targets)
+published = wader_account.where_published(log, targets=targets)
 if len(log):
-    wader.plot_epoch_log(log, targets=targets, title=title)
+    wader_account.plot_epoch_log(log, targets=targets, title=title)
     plt.show()
 (100 * published.select_dtypes("number")).round(1).join(published.select_dtypes(exclude="number")) if len(published) else None
 

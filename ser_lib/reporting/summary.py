@@ -170,100 +170,6 @@ def augmentation_effects(records: list[dict], reports_dir: str | Path) -> pd.Dat
     return pd.DataFrame(rows, columns=cols)
 
 
-def findings(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_model: dict | None = None,
-             human_model_experiment: str = "", groups: dict | None = None,
-             augmentation: pd.DataFrame | None = None, ablation: pd.DataFrame | None = None) -> list[str]:
-    """Plain-language findings computed from the numbers (none is typed in by hand).
-
-    Parameters
-    ----------
-    table : DataFrame
-        :func:`results_table`.
-    cross : DataFrame, optional
-        :func:`cross_corpus_table`.
-    human_model : dict, optional
-        Scores of :func:`ser_lib.evaluation.breakdown.human_vs_model` for ``human_model_experiment``.
-    groups : dict, optional
-        ``breakdowns(...)["groups"]``: per-sex and per-intensity tables of each corpus's best model.
-    augmentation : DataFrame, optional
-        :func:`augmentation_effects`.
-    ablation : DataFrame, optional
-        :func:`ablation_table`: its best configuration per corpus is named when it beats the best
-        experiment headline (e.g. a fusion), and the best one-recording (``global``) one.
-    """
-    from ser_lib.evaluation.breakdown import group_gap
-
-    out = []
-    if table.empty:
-        return ["No experiment with scores has been run yet."]
-    if (table["data"] == "synthetic").any():
-        out.append("Some results come from the synthetic demo corpus: they show that the pipeline runs, "
-                   "not how well emotion is recognised in speech.")
-    human = table[table["protocol"] == "human"]
-    for corpus, part in table[table["protocol"] == "actor"].groupby("corpus"):
-        part = part.dropna(subset=["ua_value"])
-        if part.empty:
-            continue
-        best = part.loc[part["ua_value"].idxmax()]
-        text = (f"{corpus}: the best speaker-independent (actor-disjoint) model is {best['experiment']} with "
-                f"UA {best['UA %']} % (the highest of {len(part)} runs on the same test folds, a choice that looked "
-                f"at them) against a chance level of {best['chance UA %']} %")
-        h = human[human["corpus"] == corpus]
-        if len(h):
-            text += f"; human listeners reach UA {h.iloc[0]['UA %']} % on the same task"
-        if ablation is not None and len(ablation) and (ablation["corpus"] == corpus).any():
-            a = ablation[ablation["corpus"] == corpus]
-            top = a.loc[a["ua_value"].idxmax()]
-            if top["ua_value"] > best["ua_value"]:
-                text += (f". Its best configuration in the ablation is {top['feature set']} with {top['classifier']} "
-                         f"({top['experiment']}, {top['normalisation']} normalisation): UA {top['UA %']} %")
-            one = a[a["normalisation"] == "global"]
-            if len(one):
-                g = one.loc[one["ua_value"].idxmax()]
-                text += (f". With one recording of an unknown speaker (global normalisation) the best is "
-                         f"{g['feature set']} with {g['classifier']} ({g['experiment']}): UA {g['UA %']} %")
-        out.append(text + ".")
-    gaps = protocol_gaps(table)
-    if len(gaps):
-        mean_gap = gaps["gap (points)"].mean()
-        worst = gaps.loc[gaps["gap (points)"].idxmax()]
-        best = gaps.loc[gaps["gap (points)"].idxmin()]
-        out.append(f"Seed-protocol UA minus actor-disjoint UA, over the {len(gaps)} model(s) run under both "
-                   f"protocols: {mean_gap:+.1f} points on average, from {best['gap (points)']:+.1f} "
-                   f"({best['model']}) to {worst['gap (points)']:+.1f} ({worst['model']}). A positive gap is "
-                   "what sharing speakers between training and test adds.")
-    if human_model:
-        h = human_model
-        out.append(f"Human vs model on CREMA-D ({human_model_experiment}, {h['n']} clips, each a test clip once): the model "
-                   f"agrees with the listeners' majority vote on {100 * h['agreement']:.1f} % of clips; it is right on "
-                   f"{100 * h['model_wa_when_human_right']:.1f} % of the clips the listeners got right and on "
-                   f"{100 * h['model_wa_when_human_wrong']:.1f} % of those they got wrong (model {100 * h['model_wa']:.1f} %, "
-                   f"listeners {100 * h['human_wa']:.1f} % accuracy).")
-    for corpus, g in (groups or {}).items():
-        parts = []
-        for what, key in (("speaker sex", "sex"), ("intensity", "intensity")):
-            if len(g[key]) >= 2:
-                best, worst, gap = group_gap(g[key])
-                parts.append(f"by {what}, UA is {gap:.1f} points higher for {best} than for {worst}")
-        if parts:
-            out.append(f"{corpus} ({g['experiment']}): " + "; ".join(parts) + ".")
-    for _, row in (augmentation if augmentation is not None else pd.DataFrame()).iterrows():
-        verdict = ("a difference this size is unlikely to be chance" if row["McNemar p"] < 0.05
-                   else "within what chance alone gives on these clips")
-        out.append(f"Training-time augmentation ({row['augmented']} against {row['baseline']}, same {row['protocol']} "
-                   f"split, {row['test clips']} test clips): UA {row['augmented UA %']:.1f} % against "
-                   f"{row['baseline UA %']:.1f} % ({row['UA change (points)']:+.1f} points; McNemar p = "
-                   f"{row['McNemar p']:.3g}, {verdict}).")
-    if cross is not None and len(cross):
-        for _, row in cross[cross["headline"]].iterrows():
-            if pd.isna(row["cross_ua_value"]) or pd.isna(row["within_ua_value"]):
-                continue
-            out.append(f"Cross-corpus {row['direction']} ({row['normalisation']} normalisation): UA {row['cross UA %']} % "
-                       f"against {row['within-target UA %']} % within the target corpus "
-                       f"({-row['drop (points)']:+.1f} points; chance {row['chance UA %']} %).")
-    return out
-
-
 def markdown_table(frame: pd.DataFrame, *, index: bool = False) -> list[str]:
     """A DataFrame as Markdown table lines (missing values as ``–``)."""
     frame = frame.reset_index() if index else frame
@@ -419,7 +325,7 @@ def build(reports_dir: str | Path) -> dict:
     out["parts"] = breakdowns(records, reports_dir)
     out["ablation"] = ablation_table(records)
     out["wader"] = (wader_account.gap(records), wader_account.table(records))
-    out["notes"] = findings(out["table"], cross=out["cross"], human_model=out["parts"]["human_model"],
+    out["notes"] = F.statements(out["table"], cross=out["cross"], human_model=out["parts"]["human_model"],
                             human_model_experiment=out["parts"]["human_model_experiment"],
                             groups=out["parts"]["groups"], augmentation=out["augmentation"], ablation=out["ablation"])
     out["headline"] = F.headline(records)

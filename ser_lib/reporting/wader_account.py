@@ -2,7 +2,7 @@
 
 Method-specific narrative, beside its method: it reads the run records of the WaDER family by
 the ``report.role`` their params files declare (never by experiment name) and the structured
-per-epoch readings (``published_at`` rows keyed by :data:`ser_lib.models.wader.EPOCH_READINGS`).
+per-epoch readings (``published_at`` rows keyed by :data:`EPOCH_READINGS`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def runs_by_role(records: list[dict]) -> dict[str, dict]:
 
 
 def reading(record: dict | None, key: str, column: str = "last epoch"):
-    """One per-epoch reading of a run (``key`` of :data:`ser_lib.models.wader.EPOCH_READINGS`), or None."""
+    """One per-epoch reading of a run (``key`` of :data:`EPOCH_READINGS`), or None."""
     for row in (record or {}).get("published_at") or []:
         if row.get("key") == key:
             return row.get(column)
@@ -187,3 +187,59 @@ def gap(records: list[dict]) -> list[str]:
     if missing:
         lines.append("Not yet measured: " + ", ".join(f"{role} ({ROLES[role]})" for role in missing) + ".")
     return lines
+
+
+EPOCH_READINGS = {"train_argmax": "training frames, argmax", "train_p>0.5": "training frames, p > 0.5 (original's metric)",
+                  "eval_argmax": "evaluation frames, argmax", "eval_p>0.5": "evaluation frames, p > 0.5 (original's metric)",
+                  "fit_accuracy": "training frames while fitting (Keras log), argmax",
+                  "fit_true_class_above_half": "training frames while fitting (Keras log), p > 0.5"}
+
+
+def epoch_log(results: list[dict]) -> pd.DataFrame:
+    """Per-epoch scores of every run (``log_epochs=True``), long format: ``run``, ``epoch``,
+    ``reading`` (a key of :data:`EPOCH_READINGS`) and ``value``."""
+    rows = []
+    for k, r in enumerate(results):
+        for e in r.get("epoch_scores") or []:
+            rows += [{"run": k, "epoch": e["epoch"], "reading": key, "value": e[key]} for key in EPOCH_READINGS if key in e]
+    return pd.DataFrame(rows, columns=["run", "epoch", "reading", "value"])
+
+
+def where_published(log: pd.DataFrame, targets=(0.74, 0.7578)) -> pd.DataFrame:
+    """For every reading of :func:`epoch_log`: its value at the last epoch and at its best epoch
+    (mean over runs), and the first epoch at which each run reached each published figure."""
+    if log.empty:
+        return pd.DataFrame()
+    rows = []
+    for reading, g in log.groupby("reading", sort=False):
+        last = g[g["epoch"] == g.groupby("run")["epoch"].transform("max")]["value"]
+        row = {"reading": EPOCH_READINGS.get(reading, reading), "key": reading, "last epoch": float(last.mean()),
+               "best epoch": float(g.groupby("run")["value"].max().mean())}
+        for t in targets:
+            first = [int(r["epoch"][r["value"] >= t].min()) if (r["value"] >= t).any() else None
+                     for _, r in g.groupby("run")]
+            row[f"first epoch ≥ {100 * t:.2f} %"] = ", ".join("never" if f is None else str(f) for f in first)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("reading")
+
+
+def plot_epoch_log(log: pd.DataFrame, *, targets=(0.74, 0.7578), title: str = ""):
+    """Every reading per epoch (one line per run), with the published figures as reference lines."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(15, 4), sharey=True)
+    for ax, metric in zip(axes, ("argmax", "p>0.5")):
+        keys = [k for k in EPOCH_READINGS if k.endswith(metric) or (metric == "argmax" and k == "fit_accuracy")
+                or (metric == "p>0.5" and k == "fit_true_class_above_half")]
+        for key, colour in zip(keys, ("C0", "C1", "C2")):
+            for run, g in log[log["reading"] == key].groupby("run"):
+                ax.plot(g["epoch"], 100 * g["value"], color=colour, lw=1,
+                        label=EPOCH_READINGS[key] if run == 0 else None)
+        for t in targets:
+            ax.axhline(100 * t, color="k", lw=0.6, ls=":")
+        ax.set(xlabel="epoch", ylabel="%", title=f"{metric} (dotted: the published 74 % and 75.78 %)")
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
