@@ -112,3 +112,13 @@ def test_results_are_written_atomically_and_never_as_nan(tmp_path, monkeypatch):
         run.finish(n_test_clips=3, scores={"wa": 0.9})
     assert json.loads(path.read_text())["ua"] == 0.5
     assert not list(path.parent.glob(".*tmp"))
+
+
+def test_the_readme_headline_is_generated_from_the_committed_records_and_the_readme_is_short():
+    from ser_lib.reporting import findings
+
+    text = (PROJECT / "README.md").read_text()
+    start, end = findings.README_MARKERS
+    block = text.split(start, 1)[1].split(end, 1)[0].strip()
+    assert block == findings.readme_block(report.read_metrics(PROJECT / "reports")).strip()
+    assert len(text.splitlines()) <= 150

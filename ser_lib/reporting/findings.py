@@ -223,3 +223,37 @@ def statements(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_
                        f"against {row['within-target UA %']} % within the target corpus "
                        f"({-row['drop (points)']:+.1f} points; chance {row['chance UA %']} %).")
     return out
+
+
+#: The markers between which the README carries :func:`readme_block` (written by the summary stage).
+README_MARKERS = ("<!-- headline: generated from reports/metrics by the summary stage; do not edit -->",
+                  "<!-- end of headline -->")
+
+
+def readme_block(records: list[dict]) -> str:
+    """The README's headline: :func:`headline` as a Markdown table, with the selection note."""
+    rows = headline(records)
+    if not rows:
+        return "No real-data run record yet."
+    cols = ["corpus", "best (actor-disjoint)", "best from one recording", "original work", "human listeners", "chance",
+            "trained on the other corpus"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(row[c]) for c in cols) + " |" for row in rows]
+    return "\n".join(lines) + "\n\nUA in percent, mean ± std over actor-disjoint folds. " + SELECTION_NOTE
+
+
+def update_readme(path, records: list[dict]) -> bool:
+    """Replace the README's headline block (between :data:`README_MARKERS`); True if it changed."""
+    from pathlib import Path
+
+    from ser_lib.reporting.report import write_atomic
+
+    text = Path(path).read_text()
+    start, end = README_MARKERS
+    if start not in text or end not in text:
+        raise ValueError(f"{path}: no headline markers")
+    head, rest = text.split(start, 1)
+    new = f"{head}{start}\n{readme_block(records)}\n{end}{rest.split(end, 1)[1]}"
+    if new != text:
+        write_atomic(path, new)
+    return new != text

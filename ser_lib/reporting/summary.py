@@ -335,6 +335,10 @@ def build(reports_dir: str | Path) -> dict:
         (reports_dir / CHART).write_bytes(png)
     sections = report_sections(out["gaps"], out["cross"], out["parts"], out["augmentation"], out["ablation"],
                                wader=out["wader"])
+    from ser_lib.config import PROJECT_ROOT
+
+    if not synthetic and records and reports_dir.resolve() == (PROJECT_ROOT / "reports").resolve():
+        F.update_readme(PROJECT_ROOT / "README.md", records)  # the real report's headline, never a demo's
     out["path"] = write_results_md(out["table"], out["notes"], reports_dir / "RESULTS.md", sections=sections,
                                    headline=out["headline"], chart=CHART if png else None,
                                    title="Results" + (" (SYNTHETIC DEMO DATA)" if synthetic else ""))
