@@ -133,7 +133,7 @@ def test_clean_stderr_drops_noise_and_keeps_last_progress_state():
 
 #: One experiment per notebook (and both protocols), run on the tiny synthetic corpus.
 SMOKE = ["explore-crema-d", "explore-ravdess", "cnn1d-rolloff-actor", "cnn1d-energy-zcr-seed",
-         "cnn2d-singh-fang-actor", "wader-seed", "wader-actor", "cross-crema-d-to-ravdess",
+         "cnn2d-singh-fang-std-aug-seed", "wader-seed", "wader-actor", "cross-crema-d-to-ravdess",
          "smile-linear-crema-d-actor", "crnn-ravdess-speaker-actor", "cross-smile-crema-d-to-ravdess", "summary"]
 
 
@@ -150,7 +150,7 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     shipped = DEFAULT_MODEL.with_suffix(".npz").read_bytes()
     cmd = [sys.executable, "-m", "ser_lib.pipeline", "--demo", "--reports-dir", str(reports),
            "--cache", str(tiny_cache), "--demo-size", "tiny", "--only", *SMOKE,
-           "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "augment=true", "n_repeats=1"]
+           "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "n_repeats=1"]
     done = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=2700)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SYNTHETIC DEMO" in done.stdout  # the console says the numbers are synthetic
@@ -171,7 +171,7 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
         rec = json.loads((reports / "metrics" / f"{name}.json").read_text())
         assert rec["data"] == "synthetic" and rec["experiment"] == name
         assert f'href="{name}.html"' in index
-    assert json.loads((reports / "metrics" / "cnn2d-singh-fang-actor.json").read_text())["effective_params"]["augment"] is True
+    assert json.loads((reports / "metrics" / "cnn2d-singh-fang-std-aug-seed.json").read_text())["effective_params"]["augment"] is True
     assert (reports / "predictions" / "cnn1d-rolloff-actor.csv").is_file()
     assert (reports / "predictions" / "wader-actor.csv").is_file()
     cross = json.loads((reports / "metrics" / "cross-crema-d-to-ravdess.json").read_text())

@@ -136,6 +136,9 @@ def train_fold(X: np.ndarray, y: np.ndarray, split: Split, *, labels, architectu
 
         if paths is None:
             raise ValueError("augmentation needs the clips' audio paths")
+        if X.ndim != 4:
+            raise ValueError(f"augmentation makes log-mel batches; it needs the 'mel' feature set, not inputs "
+                             f"of shape {X.shape[1:]}")
         settings = dict(augment)
         workers = int(settings.pop("workers", 2))
         train = augmented_mel_batches([paths[i] for i in split.train], onehot[split.train], batch_size=batch_size,
