@@ -50,7 +50,17 @@ by the pipeline (params YAML → papermill → run record → HTML). Every modul
   - :mod:`ser_lib.reporting.frontpage`  reports/index.html
   - :mod:`ser_lib.reporting.recordpage`  one page per record
   - :mod:`ser_lib.reporting.wader_account`  why WaDER is not at 74 %
-- :mod:`ser_lib.pipeline`  The report pipeline: params YAML → papermill → executed notebook → HTML → index.
+- :mod:`ser_lib.pipeline`  The report pipeline: params YAML → papermill → run record → HTML → index.
+  - :mod:`ser_lib.pipeline.experiments`  params files, the parameters of a run, fingerprints
+  - :mod:`ser_lib.pipeline.execute`  one notebook run, its HTML page and its run record
+  - :mod:`ser_lib.pipeline.run`  every stale experiment (one by one or on Dask), the command line
+  - :mod:`ser_lib.pipeline.__main__`  ``python -m ser_lib.pipeline``
+  - :mod:`ser_lib.pipeline.runcache`  records of finished WaDER runs, reused by later calls
+  - :mod:`ser_lib.pipeline.sources`  which source files a piece of code depends on
+  - :mod:`ser_lib.pipeline.parallel`  one parallel map over clips
+  - :mod:`ser_lib.pipeline.bench`  ``make bench``: feature speed and memory
+  - :mod:`ser_lib.pipeline.bench_training`  ``make bench``: training speed, determinism cost, projected run time
+  - :mod:`ser_lib.pipeline.bench_demo`  ``make bench-demo``: the cold demo report
 """
 
 import warnings as _warnings

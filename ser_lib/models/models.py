@@ -16,28 +16,25 @@ import numpy as np  # noqa: E402
 from keras import layers, regularizers  # noqa: E402
 
 
+def _conv1d_stack(input_shape, n_classes: int, *, filters, dropout: float, batch_norm: bool, name: str):
+    """Three Conv1D (kernels 12, 8, 5) each followed by max pooling, Dense(64), dropout, softmax."""
+    stack = [keras.Input(shape=tuple(input_shape))]
+    for f, k in zip(filters, (12, 8, 5)):
+        stack += [layers.Conv1D(f, k, activation="relu"), layers.MaxPooling1D(2, 2)]
+    stack += [layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dropout(dropout)]
+    stack += [layers.BatchNormalization()] if batch_norm else []
+    return keras.Sequential([*stack, layers.Dense(n_classes, activation="softmax")], name=name)
+
+
 def cnn1d(input_shape, n_classes: int) -> keras.Model:
     """Conv1D(16,12) → pool → Conv1D(24,8) → pool → Conv1D(24,5) → pool → Dense(64) → Dropout(0.2)."""
-    return keras.Sequential([
-        keras.Input(shape=tuple(input_shape)),
-        layers.Conv1D(16, 12, activation="relu"), layers.MaxPooling1D(2, 2),
-        layers.Conv1D(24, 8, activation="relu"), layers.MaxPooling1D(2, 2),
-        layers.Conv1D(24, 5, activation="relu"), layers.MaxPooling1D(2, 2),
-        layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dropout(0.2),
-        layers.Dense(n_classes, activation="softmax"),
-    ], name="cnn1d")
+    return _conv1d_stack(input_shape, n_classes, filters=(16, 24, 24), dropout=0.2, batch_norm=False, name="cnn1d")
 
 
 def cnn1d_big(input_shape, n_classes: int) -> keras.Model:
     """Conv1D(256,12) → pool → Conv1D(128,8) → pool → Conv1D(64,5) → pool → Dense(64) → Dropout(0.5) → BN."""
-    return keras.Sequential([
-        keras.Input(shape=tuple(input_shape)),
-        layers.Conv1D(256, 12, activation="relu"), layers.MaxPooling1D(2, 2),
-        layers.Conv1D(128, 8, activation="relu"), layers.MaxPooling1D(2, 2),
-        layers.Conv1D(64, 5, activation="relu"), layers.MaxPooling1D(2, 2),
-        layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dropout(0.5),
-        layers.BatchNormalization(), layers.Dense(n_classes, activation="softmax"),
-    ], name="cnn1d_big")
+    return _conv1d_stack(input_shape, n_classes, filters=(256, 128, 64), dropout=0.5, batch_norm=True,
+                         name="cnn1d_big")
 
 
 def cnn2d_own(input_shape, n_classes: int) -> keras.Model:

@@ -13,18 +13,7 @@ Command line::
 
     python -m ser_lib.pipeline [--only NAME ...] [--force] [--data-root DIR] [--reports-dir DIR]
 
-Its modules:
-
-- :mod:`ser_lib.pipeline.experiments`  params files, the parameters of a run, fingerprints
-- :mod:`ser_lib.pipeline.execute`  one notebook run, its HTML page and its run record
-- :mod:`ser_lib.pipeline.run`  every stale experiment (one by one or on Dask), the command line
-- :mod:`ser_lib.pipeline.runcache`  records of finished WaDER runs, reused by later calls
-- :mod:`ser_lib.pipeline.sources`  which source files a piece of code depends on
-- :mod:`ser_lib.pipeline.parallel`  one parallel map over clips
-- :mod:`ser_lib.pipeline.bench`  ``make bench``: speed and memory
-- :mod:`ser_lib.pipeline.bench_demo`  ``make bench-demo``: the cold demo report
-
-The names below are the pipeline's API.
+Its modules are listed in the module map of :mod:`ser_lib`. The names below are the pipeline's API.
 """
 
 from __future__ import annotations

@@ -103,11 +103,7 @@ def frequency_histogram(magnitude_per_scale: np.ndarray, freqs: np.ndarray, *, t
     order = np.argsort(freqs)
     share = magnitude_per_scale[order] / magnitude_per_scale.sum()
     ax.bar(freqs[order], 100 * share, width=np.gradient(freqs[order]), align="center", color="tab:blue")
-    ax.set_xscale("log")
-    ax.set_xlabel("frequency (Hz)")
-    ax.set_ylabel("% of CWT magnitude")
-    if title:
-        ax.set_title(title)
+    ax.set(xscale="log", xlabel="frequency (Hz)", ylabel="% of CWT magnitude", title=title or ax.get_title())
     return ax
 
 
