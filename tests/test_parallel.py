@@ -214,3 +214,26 @@ def test_an_experiment_that_runs_alone_starts_after_the_parallel_ones(tiny_root,
     assert "alone       big" in text
     # the two others went through Dask side by side; the big one started only after both finished
     assert text.index("progress    2 done, 0 running") < text.index("running     big")
+
+
+def _without_timings(value):
+    timings = {*VOLATILE, "train_s", "fit_s", "ae_s", "experiment wall s"}
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k not in timings}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+@pytest.mark.slow
+def test_the_same_experiment_twice_gives_identical_scores(tiny_root, tiny_cache, tmp_path):
+    """Determinism (TensorFlow op determinism on, every seed fixed): the same parameters, data and
+    machine give the same record, every figure but timings and provenance."""
+    only = ["crnn-ravdess-global-actor"]  # the 1-D CNN and WaDER trainers: test_models, test_wader
+    for k in (1, 2):
+        failed = pipeline.run_all(reports_dir=tmp_path / f"d{k}" / "demo", data_root_dir=tiny_root, cache=tiny_cache,
+                                  demo_size="tiny", only=only, overrides={"epochs": 2, "n_folds": 2}, log=lambda *a: None)
+        assert failed == []
+    first, second = (_without_timings(_metrics(tmp_path / f"d{k}" / "demo")) for k in (1, 2))
+    assert set(first) == set(only) and first == second
+    assert len(first["crnn-ravdess-global-actor"]["folds"]) == 2 and first["crnn-ravdess-global-actor"]["ua"] is not None
