@@ -168,8 +168,12 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
         assert '<details class="ser-code">' in html, f"{name}: code cells are not folded"
         for block in re.findall(r'application/vnd.jupyter.stderr"[^>]*>(.*?)</div>', html, flags=re.S):
             assert not re.search(r"\d+%\|", block), f"{name}: a progress bar is shown as an error block"
+        if name == "summary":  # a stage: it writes RESULTS.md, no record
+            assert not (reports / "metrics" / "summary.json").exists()
+            continue
         rec = json.loads((reports / "metrics" / f"{name}.json").read_text())
-        assert rec["data"] == "synthetic" and rec["experiment"] == name
+        assert rec["data"] == "synthetic" and rec["experiment"] == name and rec["commit"]
+        assert rec["report"]["section"] and rec["effective_params"]
         assert f'href="{name}.html"' in index
     assert json.loads((reports / "metrics" / "cnn2d-singh-fang-std-aug-seed.json").read_text())["effective_params"]["augment"] is True
     assert (reports / "predictions" / "cnn1d-rolloff-actor.csv").is_file()
@@ -192,6 +196,7 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     assert DEFAULT_MODEL.with_suffix(".npz").read_bytes() == shipped
     assert (reports / "predictions" / "crnn-ravdess-speaker-actor.csv").is_file()
     assert "SYNTHETIC DEMO DATA" in (reports / "RESULTS.md").read_text()
+    assert "## What the report found" in results_md and (reports / "figures" / "ua-per-experiment.png").is_file()
     again = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "running" not in again.stdout
     assert again.stdout.count("up to date") == len(SMOKE)

@@ -119,8 +119,8 @@ results[0].history.round(4).head(12)
 # Every test clip's prediction (headline configuration) goes to `reports/predictions/<experiment>.csv`.
 # With `ship_model` on the **real** corpus, the headline configuration is refitted on *all* actors
 # under both normalisations (hyperparameters again by inner actor-disjoint CV) and written as the
-# pickle-free default model of `python -m ser_lib predict`; the page says whether it differs from
-# the committed one. Runs on the synthetic demo corpus never replace it.
+# pickle-free default model of `python -m ser_lib predict` (the pipeline copies it into the package
+# after the run); the page says whether it differs from the committed one. Runs on the synthetic demo corpus never replace it.
 
 # %%
 from pathlib import Path
@@ -141,9 +141,9 @@ if ship_model and not synthetic:
                                       scores=scores, grid=grids.get(key[0]), n_inner=n_inner, n_jobs=n_jobs)
     committed = DEFAULT_MODEL.with_name(ship_model + ".json")
     shipped = {"chosen": chosen, "differs": bundle.compare(fresh, committed) if committed.is_file() else "no committed model"}
-    bundle.install(fresh, committed)
-    display(Markdown(f"Shipped model refitted on all {len(kept)} clips; chosen: `{chosen}`; against the previously "
-                     f"committed one: `{shipped['differs']}`. Written to `{committed}`."))
+    display(Markdown(f"Model refitted on all {len(kept)} clips; chosen: `{chosen}`; against the committed one: "
+                     f"`{shipped['differs']}`. Written to `{fresh}`; the pipeline ships it to `{committed.name}` "
+                     "after this run."))
 elif ship_model:
     display(Markdown("Synthetic demo data: the shipped model is **not** replaced."))
 

@@ -112,6 +112,8 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
         if exp.notebook not in STAGES:
             write_record(exp, results, {**notebook_defaults(exp.notebook_path), **params},
                          synthetic=synthetic, data_root_dir=data_root_dir, demo_size=demo_size)
+            if params.get("ship_model") and not synthetic:
+                ship_model(reports_dir / "models" / params["ship_model"])
     finally:
         if out_nb.is_file():
             export_html(out_nb, reports_dir / f"{exp.name}.html")
@@ -137,6 +139,17 @@ def write_record(exp: Experiment, results: Path, params: dict, *, synthetic: boo
                     results=json.loads(results.read_text()), synthetic=synthetic,
                     commit=R.git_commit(PROJECT_ROOT), data_id=data_id)
     return R.write(rec, results.parent.parent / "metrics" / f"{exp.name}.json")
+
+
+def ship_model(candidate: Path) -> Path:
+    """The pipeline step that ships the default model of ``predict``: the bundle a real-data run
+    fitted (``reports/models/<name>.{json,npz}``, written by its notebook) is checked and copied
+    into ``ser_lib/resources/model/`` (:func:`ser_lib.models.bundle.install`). A notebook never
+    writes into the package, and a demo run never reaches this step."""
+    from ser_lib.models.bundle import install
+    from ser_lib.models.predict import DEFAULT_MODEL
+
+    return install(candidate.with_suffix(".json"), DEFAULT_MODEL.with_name(candidate.name + ".json"))
 
 
 @contextlib.contextmanager
