@@ -267,3 +267,17 @@ def test_the_demo_block_and_comments_do_not_make_a_real_data_run_stale(fake_proj
     path.write_text("# a comment\n" + path.read_text())
     assert fp(True) == real
     assert exp.name == "a"
+
+
+def test_model_settings_are_checked_when_the_params_load(fake_project):
+    nbdir = fake_project / "notebooks"
+    with pytest.raises(pipeline.ParamsError, match=r"settings: unknown settings \['epoch'\]"):
+        pipeline.load_experiment(write_params(fake_project, "a", notebook="crnn", settings={"epoch": 3}), nbdir)
+    with pytest.raises(pipeline.ParamsError, match="patience must be int"):
+        pipeline.load_experiment(write_params(fake_project, "b", notebook="crnn", settings={"patience": "6"}), nbdir)
+    with pytest.raises(pipeline.ParamsError, match=r"demo.settings: unknown settings \['frames'\]"):
+        pipeline.load_experiment(write_params(fake_project, "c", notebook="wader_actor",
+                                              demo={"settings": {"frames": 2}}), nbdir)
+    ok = pipeline.load_experiment(write_params(fake_project, "d", notebook="crnn",
+                                               settings={"epochs": 30, "learning_rate": 1, "channels": [4, 8, 8]}), nbdir)
+    assert ok.params["settings"]["epochs"] == 30

@@ -125,7 +125,38 @@ def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Exper
     if bad:
         raise ParamsError(f"{params_path}: 'demo' may only set parameters of notebook {nb.name} "
                           f"other than {list(REQUIRED)}; refused: {bad}")
+    for where, block in (("settings", params.get("settings")), ("demo.settings", demo.get("settings"))):
+        check_model_settings(nb.stem, block, where=f"{params_path}: {where}")
     return Experiment(params_path.stem, params_path, nb, params)
+
+
+#: The model settings a notebook's ``settings`` parameter overrides: module and defaults' name.
+MODEL_SETTINGS = {"crnn": ("ser_lib.models.crnn", "DEFAULTS"),
+                  "wader_actor": ("ser_lib.models.wader_converged", "CONVERGED")}
+
+
+def check_model_settings(notebook: str, settings, *, where: str) -> None:
+    """Refuse, when the params load, a ``settings`` block with a key its model does not have or
+    a value of another type than the default's (an int where a float is expected is allowed)."""
+    if notebook not in MODEL_SETTINGS or settings is None:
+        return
+    import importlib
+
+    module, name = MODEL_SETTINGS[notebook]
+    defaults = getattr(importlib.import_module(module), name)
+    if not isinstance(settings, dict):
+        raise ParamsError(f"{where} must be a mapping, got {type(settings).__name__}")
+    unknown = sorted(set(settings) - set(defaults))
+    if unknown:
+        raise ParamsError(f"{where}: unknown settings {unknown}; {module}.{name} has {sorted(defaults)}")
+    for key, value in settings.items():
+        want = type(defaults[key])
+        ok = (isinstance(value, want) and not (want is int and isinstance(value, bool))) or (
+            want is float and isinstance(value, int) and not isinstance(value, bool)) or (
+            want in (tuple, list) and isinstance(value, (tuple, list)))
+        if not ok:
+            raise ParamsError(f"{where}: {key} must be {want.__name__} like its default {defaults[key]!r}, "
+                              f"got {value!r}")
 
 
 def summary_stage(notebooks_dir: str | Path) -> Experiment:
