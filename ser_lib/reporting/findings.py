@@ -79,14 +79,11 @@ def headline(records: list[dict]) -> list[dict]:
 
 
 def stated(records: list[dict], reports_dir) -> list[str]:
-    """The findings in plain language, from the records (and per-clip predictions where saved)."""
-    from ser_lib.reporting import summary as S
+    """The findings in plain language, from the records (and per-clip predictions where saved):
+    the ``notes`` of :func:`ser_lib.reporting.summary.tables`, the same as in ``RESULTS.md``."""
+    from ser_lib.reporting.summary import tables
 
-    table = S.results_table(records)
-    parts = S.breakdowns(records, reports_dir)
-    return statements(table, cross=S.cross_corpus_table(records), human_model=parts["human_model"],
-                      human_model_experiment=parts["human_model_experiment"], groups=parts["groups"],
-                      augmentation=S.augmentation_effects(records, reports_dir), ablation=S.ablation_table(records))
+    return tables(records, reports_dir)["notes"]
 
 
 #: Colours of the report's sections in :func:`chart_png`.

@@ -161,8 +161,8 @@ def from_json(record: dict, *, where: str = "record") -> RunRecord:
     _check(bool(record.get("commit") or record.get("committed_in")), where,
            "names no commit ('commit' computed it, or 'committed_in' for a record older than that field)")
     _check(isinstance(record.get("effective_params"), dict), where, "'effective_params' must be an object")
-    for key in ("wa", "ua", "macro_f1", "weighted_f1"):
-        v = record.get(key, "missing")
+    for key in ("wa", "ua", "macro_f1", "weighted_f1", "wa_std", "ua_std", "macro_f1_std"):
+        v = record.get(key, None if key.endswith("_std") else "missing")  # the headline keys must be present
         _check(v is None or (isinstance(v, (int, float)) and 0 <= v <= 1), where, f"'{key}' must be a fraction or null")
     _check(record.get("n_test_clips") is None or isinstance(record["n_test_clips"], int), where,
            "'n_test_clips' must be an integer or null")
@@ -170,9 +170,6 @@ def from_json(record: dict, *, where: str = "record") -> RunRecord:
     placement = Placement.from_params(record.get("report"), where=f"{where}: report")
     _check(record.get("normalisation") in NORMALISATIONS, where,
            f"normalisation {record.get('normalisation')!r} is not one of {NORMALISATIONS}")
-    for key in ("wa_std", "ua_std", "macro_f1_std"):
-        v = record.get(key)
-        _check(v is None or (isinstance(v, (int, float)) and 0 <= v <= 1), where, f"'{key}' must be a fraction or null")
     _check(record.get("wa_ci") is None or (isinstance(record["wa_ci"], list) and len(record["wa_ci"]) == 2), where,
            "'wa_ci' must be a [low, high] pair")
     other = record.get("other_normalisation")

@@ -307,6 +307,22 @@ def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict,
 CHART = "figures/ua-per-experiment.png"
 
 
+def tables(records: list[dict], reports_dir: str | Path) -> dict:
+    """The summary's tables of ``records`` and the findings stated from them
+    (:func:`ser_lib.reporting.findings.statements`): ``table``, ``gaps``, ``cross``,
+    ``augmentation``, ``parts`` (:func:`breakdowns`), ``ablation`` and ``notes``."""
+    from ser_lib.reporting.findings import statements
+
+    out = {"table": results_table(records), "cross": cross_corpus_table(records),
+           "augmentation": augmentation_effects(records, reports_dir), "parts": breakdowns(records, reports_dir),
+           "ablation": ablation_table(records)}
+    out["gaps"] = protocol_gaps(out["table"])
+    out["notes"] = statements(out["table"], cross=out["cross"], human_model=out["parts"]["human_model"],
+                              human_model_experiment=out["parts"]["human_model_experiment"],
+                              groups=out["parts"]["groups"], augmentation=out["augmentation"], ablation=out["ablation"])
+    return out
+
+
 def build(reports_dir: str | Path) -> dict:
     """The pipeline's summary stage: read every run record of ``reports_dir``, compute the
     summary's tables and the findings once (:mod:`ser_lib.reporting.findings`), and write ``RESULTS.md``
@@ -318,16 +334,8 @@ def build(reports_dir: str | Path) -> dict:
     reports_dir = Path(reports_dir)
     records = read_metrics(reports_dir)
     synthetic = any(r["data"] == "synthetic" for r in records)
-    out = {"records": records, "synthetic": synthetic, "table": results_table(records)}
-    out["gaps"] = protocol_gaps(out["table"])
-    out["cross"] = cross_corpus_table(records)
-    out["augmentation"] = augmentation_effects(records, reports_dir)
-    out["parts"] = breakdowns(records, reports_dir)
-    out["ablation"] = ablation_table(records)
+    out = {"records": records, "synthetic": synthetic, **tables(records, reports_dir)}
     out["wader"] = (wader_account.gap(records), wader_account.table(records))
-    out["notes"] = F.statements(out["table"], cross=out["cross"], human_model=out["parts"]["human_model"],
-                            human_model_experiment=out["parts"]["human_model_experiment"],
-                            groups=out["parts"]["groups"], augmentation=out["augmentation"], ablation=out["ablation"])
     out["headline"] = F.headline(records)
     png = F.chart_png(records)
     if png:
