@@ -20,6 +20,7 @@ by the pipeline (params YAML → papermill → run record → HTML). Every modul
   - :mod:`ser_lib.features.smile`  openSMILE functionals
   - :mod:`ser_lib.features.normalise`  global and per-speaker normalisation
   - :mod:`ser_lib.features.augment`  on-the-fly training augmentation
+  - :mod:`ser_lib.features.conditions`  test degradations, simulated recording conditions, the level front end
   - :mod:`ser_lib.features.clipcache`  per-clip feature caches
   - :mod:`ser_lib.features.vad`  speech activity (Silero VAD) for predict
   - :mod:`ser_lib.features.vad_calibration`  how the VAD thresholds were measured

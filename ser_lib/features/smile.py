@@ -98,12 +98,47 @@ def _mapper(fn, items, *, n_jobs: int):
     return in_workers(fn, items, n_jobs=n_jobs)
 
 
-def _clip_functionals(path: str, *, feature_set: str, sr: int) -> dict | str:
+def check_view(view: dict | None) -> dict | None:
+    """Validate a view of the clips: ``{"front_end": …, "condition": …}`` or ``{"front_end": …,
+    "augment": k}`` (:mod:`ser_lib.features.conditions`); ``None`` is the clip as recorded."""
+    from ser_lib.features import conditions
+
+    if view is None:
+        return None
+    unknown = set(view) - {"front_end", "condition", "augment"}
+    if unknown or ("condition" in view and "augment" in view):
+        raise ValueError(f"a view has front_end and one of condition / augment; got {sorted(view)}")
+    out = {"front_end": conditions.check_front_end(view.get("front_end", "none"))}
+    if "condition" in view:
+        out["condition"] = conditions.check_condition(view["condition"])
+    if "augment" in view:
+        if not isinstance(view["augment"], int) or view["augment"] < 0:
+            raise ValueError(f"view['augment'] is a copy number >= 0, got {view['augment']!r}")
+        out["augment"] = view["augment"]
+    return out
+
+
+def apply_view(y: np.ndarray, sr: int, view: dict | None, *, name: str) -> np.ndarray:
+    """A loaded clip as ``view`` sees it: degraded or augmented (seeded by the clip's ``name``), then
+    through the front end."""
+    from ser_lib.features import conditions as C
+
+    if not view:
+        return y
+    if "condition" in view:
+        y = C.degrade(y, sr, view["condition"], seed=C.clip_seed(name, view["condition"]))
+    if "augment" in view:
+        y, _ = C.augment(y, sr, seed=C.clip_seed(name, "augment", view["augment"]))
+    return C.front_end(y, view["front_end"])
+
+
+def _clip_functionals(path: str, *, feature_set: str, sr: int, view: dict | None = None) -> dict | str:
     """Load one clip and compute its functionals; a bad clip's reason is returned as a string."""
     try:
         y, _ = load_clip(path, sr=sr)
     except BadClipError as exc:
         return exc.reason
+    y = apply_view(y, sr, view, name=Path(path).name)
     x = functionals(y, sr=sr, feature_set=feature_set)
     if not np.all(np.isfinite(x)):
         return f"openSMILE returned non-finite {feature_set} functionals"
@@ -140,8 +175,8 @@ def functionals_of_signals(signals, *, sr: int = DEFAULT_SR, feature_set: str = 
 
 
 def extract_functionals(clips: pd.DataFrame, *, feature_set: str = "ComParE_2016", sr: int = DEFAULT_SR,
-                        cache: str | Path | None = None, n_jobs: int = -1,
-                        progress: bool = True) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+                        cache: str | Path | None = None, n_jobs: int = -1, progress: bool = True,
+                        view: dict | None = None) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     """openSMILE functionals of every clip of a corpus table, from the on-disk cache where possible.
 
     Parameters
@@ -158,6 +193,9 @@ def extract_functionals(clips: pd.DataFrame, *, feature_set: str = "ComParE_2016
         joblib workers (-1 = all cores).
     progress : bool
         Progress bar.
+    view : dict, optional
+        The clips under a test condition or a training-time augmentation, through a front end
+        (:func:`check_view`); ``None``: as recorded. Each view has its own cache file.
 
     Returns
     -------
@@ -172,11 +210,18 @@ def extract_functionals(clips: pd.DataFrame, *, feature_set: str = "ComParE_2016
     check_feature_set(feature_set)
     import opensmile
 
+    from ser_lib.features import conditions
+
+    view = check_view(view)
     settings = {"feature_set": feature_set, "sr": int(sr), "opensmile": opensmile.__version__}
+    if view:  # the clips as recorded keep the cache they always had
+        settings = {**settings, "view": view, "conditions": conditions.VERSION}
     store = store_path(cache, f"smile-{feature_set}", settings)
-    keys, cached = cached_map(list(clips["path"]), partial(_clip_functionals, feature_set=feature_set, sr=int(sr)),
+    desc = f"openSMILE {feature_set}" + (f" ({', '.join(f'{k} {v}' for k, v in view.items())})" if view else "")
+    keys, cached = cached_map(list(clips["path"]),
+                              partial(_clip_functionals, feature_set=feature_set, sr=int(sr), view=view),
                               store=store, names=("x",), n_jobs=n_jobs, progress=progress,
-                              desc=f"openSMILE {feature_set}", mapper=partial(_mapper, n_jobs=n_jobs))
+                              desc=desc, mapper=partial(_mapper, n_jobs=n_jobs))
     ok, kept, skipped = split_results(clips, keys, cached)
     n = FEATURE_SETS[feature_set]
     X = np.stack([cached[k]["x"] for k, good in zip(keys, ok) if good]) if ok.any() else np.zeros((0, n), np.float32)
