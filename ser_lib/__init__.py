@@ -38,6 +38,7 @@ by the pipeline (params YAML → papermill → run record → HTML). Every modul
   - :mod:`ser_lib.models.predict`  ``python -m ser_lib predict``
   - :mod:`ser_lib.models.tf_logging`  quiet TensorFlow start-up
 - :mod:`ser_lib.evaluation`  Scores and their breakdowns.
+  - :mod:`ser_lib.evaluation.calibration`  calibrated probabilities, ECE, reliability, the uncertainty threshold
   - :mod:`ser_lib.evaluation.metrics`  WA, UA, F1, confusion, intervals, fold summaries
   - :mod:`ser_lib.evaluation.breakdown`  per-clip predictions, by sex / intensity / listeners
   - :mod:`ser_lib.evaluation.explore`  data exploration summaries
