@@ -19,6 +19,7 @@ by the pipeline (params YAML → papermill → run record → HTML). Every modul
   - :mod:`ser_lib.features.wavelet`  the Morlet CWT store of WaDER
   - :mod:`ser_lib.features.smile`  openSMILE functionals
   - :mod:`ser_lib.features.normalise`  global and per-speaker normalisation
+  - :mod:`ser_lib.features.enrolment`  normalising a speaker by a few neutral clips; skewed batches
   - :mod:`ser_lib.features.augment`  on-the-fly training augmentation
   - :mod:`ser_lib.features.conditions`  test degradations, simulated recording conditions, the level front end
   - :mod:`ser_lib.features.clipcache`  per-clip feature caches
