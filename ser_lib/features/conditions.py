@@ -53,18 +53,20 @@ N_TRAIN_ROOMS = 24
 VERSION = 1
 
 
+def _check(name: str, allowed: tuple, what: str) -> str:
+    if name not in allowed:
+        raise ValueError(f"unknown {what} {name!r}; expected one of {list(allowed)}")
+    return name
+
+
 def check_condition(name: str) -> str:
     """Validate a condition name and return it."""
-    if name not in CONDITIONS:
-        raise ValueError(f"unknown condition {name!r}; expected one of {list(CONDITIONS)}")
-    return name
+    return _check(name, CONDITIONS, "condition")
 
 
 def check_front_end(name: str) -> str:
     """Validate a front-end name and return it."""
-    if name not in FRONT_ENDS:
-        raise ValueError(f"unknown front end {name!r}; expected one of {list(FRONT_ENDS)}")
-    return name
+    return _check(name, FRONT_ENDS, "front end")
 
 
 def clip_seed(name: str, *salt) -> int:
@@ -125,8 +127,9 @@ def train_room(k: int) -> dict:
 
 
 def subset(clips, fraction: float, *, salt: str = "robustness"):
-    """A fixed pseudo-random ``fraction`` of a clip table's rows, chosen by a hash of each clip name
-    (the same rows on every run and machine; every actor and emotion represented in proportion)."""
+    """A fixed pseudo-random ``fraction`` of a clip table's rows, chosen by a hash of each clip name:
+    the same rows on every run and machine. Not stratified: each actor and emotion keeps about
+    ``fraction`` of its clips, by chance."""
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     if fraction == 1:
