@@ -191,8 +191,10 @@ def corpora_found(root: Path) -> list[str]:
 
 
 def corpora_needed(exp: Experiment) -> list[str]:
-    """The corpora an experiment reads: its ``corpus`` and, for cross-corpus runs, ``source_corpus``."""
-    return [c for c in dict.fromkeys([exp.params.get("corpus"), exp.params.get("source_corpus")]) if c in CORPORA]
+    """The corpora an experiment reads: its ``corpus`` and, for cross-corpus runs, ``source_corpus``;
+    for runs trained on both corpora, ``other_corpus``."""
+    named = [exp.params.get(k) for k in ("corpus", "source_corpus", "other_corpus")]
+    return [c for c in dict.fromkeys(named) if c in CORPORA]
 
 
 def check_corpus_sizes(root: Path, exps: list[Experiment]) -> None:

@@ -188,3 +188,23 @@ def history_curves(histories, keys, *, titles=None, suptitle: str = ""):
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def reliability_diagram(curves: dict, *, title: str = "", ax=None):
+    """Reliability diagram: accuracy against mean confidence per bin, one line per model
+    (``name → ser_lib.evaluation.calibration.reliability`` output), the diagonal for perfect calibration;
+    bins holding under 1 % of the clips are left out."""
+    ax = ax or plt.subplots(figsize=(5.5, 5))[1]
+    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfectly calibrated")
+    for name, rel in curves.items():
+        count = np.asarray(rel["count"], dtype=float)
+        keep = count >= max(1.0, 0.01 * count.sum())
+        ax.plot(np.asarray(rel["confidence"])[keep], np.asarray(rel["accuracy"])[keep], marker="o", ms=3, label=name)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean top probability in bin")
+    ax.set_ylabel("accuracy in bin")
+    ax.legend(fontsize=8, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
