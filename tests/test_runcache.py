@@ -162,3 +162,22 @@ def test_data_identity_ignores_file_times_but_not_content_or_settings(tmp_path):
                identity.data_identity(clips, {"time_pool": 32}, noise_seed=0),
                identity.data_identity(clips, {"time_pool": 1}, noise_seed=1)]
     assert ident not in changed and len(set(changed)) == 4
+
+
+def test_clip_key_follows_the_bytes_not_the_file_time(tmp_path):
+    """A corpus copied or re-downloaded (new file times, same bytes) keeps its caches; a clip whose
+    content changed at the same size gets a new key."""
+    import os
+    import shutil
+
+    a = tmp_path / "a" / "1001_DFA_ANG_XX.wav"
+    a.parent.mkdir()
+    a.write_bytes(b"RIFF" + bytes(range(200)))
+    b = tmp_path / "b" / a.name
+    b.parent.mkdir()
+    shutil.copyfile(a, b)
+    os.utime(b, ns=(10**18, 10**18))
+    assert identity.clip_key(a) == identity.clip_key(b) and identity.clip_key(a).startswith("1001_DFA_ANG_XX.wav|204|")
+    b.write_bytes(b"RIFF" + bytes(range(1, 201)))
+    assert identity.clip_key(b) != identity.clip_key(a)
+    assert identity.file_key(a, sr=16000) != identity.file_key(a, sr=8000)

@@ -198,7 +198,7 @@ def audit_clips(
         Sample rate used for durations.
     cache : path, optional
         Cache folder (default :func:`ser_lib.config.cache_dir`). A clip is re-audited only
-        when its path, size or modification time changes.
+        when its path, size or content changes.
     n_jobs : int
         Parallel workers (joblib; -1 = all cores).
     progress : bool

@@ -1,7 +1,7 @@
 """Clip identity and cache keys: the one place that decides when two inputs are "the same".
 
-* :func:`clip_key` — a clip file on this machine (name, size, modification time): the per-clip
-  caches (features, audit) recompute a clip whose file changed;
+* :func:`clip_key` — a clip file (name, size, digest of its bytes): the per-clip caches (features,
+  audit) recompute a clip whose content changed, and survive a copy of the corpus;
 * :func:`settings_key` — a digest of JSON-plain settings (the feature-store and CWT-store names,
   the run records' keys);
 * :func:`data_identity` — a run's input data, portable across machines (clip names, sizes,
@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -73,15 +74,29 @@ def settings_key(value, *, length: int = 32, algorithm: str = "sha256") -> str:
 
 
 def clip_key(path: str | os.PathLike) -> str:
-    """Cache key of a clip file on this machine: ``"<name>|<size>|<mtime_ns>"``."""
+    """Cache key of a clip file: ``"<name>|<size>|<content digest>"``.
+
+    The digest is of the file's bytes (BLAKE2b, 8 bytes), so a corpus copied, re-downloaded or
+    restored from a backup keeps its caches (a key from the modification time would not), and a file
+    whose content changed is processed again. Digests are remembered per process by (path, size,
+    modification time), so a file is read once however many caches ask.
+    """
     st = Path(path).stat()
-    return f"{Path(path).name}|{st.st_size}|{st.st_mtime_ns}"
+    return f"{Path(path).name}|{st.st_size}|{_digest(str(path), st.st_size, st.st_mtime_ns)}"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.blake2b(digest_size=8)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def file_key(path: str | os.PathLike, *, sr: int) -> str:
     """Cache key of a clip file read at sample rate ``sr`` (a missing file has its own key)."""
-    st = Path(path).stat() if Path(path).exists() else None
-    raw = f"{path}|{st.st_size if st else -1}|{st.st_mtime_ns if st else -1}|{sr}"
+    raw = f"{path}|{clip_key(path) if Path(path).exists() else -1}|{sr}"
     return hashlib.sha1(raw.encode()).hexdigest()
 
 

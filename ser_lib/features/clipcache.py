@@ -2,7 +2,7 @@
 
 A cache is one ``.npz`` file (no pickle: plain arrays, read with ``allow_pickle=False``) holding,
 for every clip already processed, either its named arrays or the one-line reason it could not be
-used. A clip is identified by :func:`clip_key` (file name, size, modification time), so a changed
+used. A clip is identified by :func:`clip_key` (file name, size, digest of its bytes), so a changed
 file is processed again and its stale entry dropped. New clips are processed in parallel
 (joblib) with a progress bar; the file is written to a temporary name and renamed, so a reader
 never sees half a file. While one process fills a cache file it holds a lock on it

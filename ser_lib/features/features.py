@@ -159,7 +159,7 @@ def extract_features(clips: pd.DataFrame, *, cache: str | Path | None = None, n_
     """Seed features of every clip of a table, from the on-disk cache where possible.
 
     The cache (``<cache>/features/seed-<settings hash>.npz``, see :mod:`ser_lib.features.clipcache`) is
-    keyed by clip (file name, size, modification time) and by the extraction settings: changing a
+    keyed by clip (file name, size, digest of its bytes) and by the extraction settings: changing a
     setting makes a new cache; new or changed clips are extracted and added, the rest are read back.
 
     Parameters

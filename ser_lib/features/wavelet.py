@@ -36,7 +36,7 @@ import pandas as pd
 
 from ser_lib.data.audio import BadClipError, load_clip
 from ser_lib.config import DEFAULT_SR, cache_dir
-from ser_lib.data.identity import settings_key
+from ser_lib.data.identity import clip_key, settings_key
 from ser_lib.pipeline.parallel import parallel_map
 
 DEFAULTS = {"sr": DEFAULT_SR, "wavelet": "morl", "max_scale": 255, "fmin": 100.0, "fmax": 2000.0,
@@ -259,7 +259,7 @@ def build_store(clips: pd.DataFrame, *, cache: str | Path | None = None, n_jobs:
         raise ValueError(f"unknown pool_mode {settings['pool_mode']!r}; expected one of {POOL_MODES}")
     n_scales = len(band_scales(wavelet=settings["wavelet"], sr=settings["sr"], max_scale=settings["max_scale"],
                                fmin=settings["fmin"], fmax=settings["fmax"], scale_rule=settings["scale_rule"])[0])
-    ident = [(c, Path(p).stat().st_size, Path(p).stat().st_mtime_ns) for c, p in zip(clips["clip"], clips["path"])]
+    ident = [(c, clip_key(p)) for c, p in zip(clips["clip"], clips["path"])]
     key = settings_key([ident, settings, seed], length=16, algorithm="sha1")
     folder = cache_dir(cache) / "cwt"
     folder.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,8 @@ from pathlib import Path
 
 #: Sections of the report, in its order (``report.section`` of a params file).
 SECTIONS = {"exploration": "Data exploration", "reproduction": "CREMA-D reproduction",
-            "wader": "WaDER replication (RAVDESS)", "beyond": "Beyond the originals", "cross-corpus": "Cross-corpus"}
+            "wader": "WaDER replication (RAVDESS)", "beyond": "Beyond the originals", "cross-corpus": "Cross-corpus",
+            "generalisation": "Beyond the training corpus"}
 #: Protocols a record may have.
 PROTOCOLS = ("seed", "actor", "human", "none", "cross-corpus")
 CORPORA = ("crema-d", "ravdess")

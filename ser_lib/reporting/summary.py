@@ -343,6 +343,10 @@ def build(reports_dir: str | Path) -> dict:
         (reports_dir / CHART).write_bytes(png)
     sections = report_sections(out["gaps"], out["cross"], out["parts"], out["augmentation"], out["ablation"],
                                wader=out["wader"])
+    from ser_lib.reporting import generalisation
+
+    out["generalisation"] = generalisation.sections(records)
+    sections.update(out["generalisation"])
     from ser_lib.config import PROJECT_ROOT
 
     if not synthetic and records and reports_dir.resolve() == (PROJECT_ROOT / "reports").resolve():
