@@ -116,7 +116,8 @@ def test_every_field_that_changes_a_prediction_is_covered(saved):
     """Reversing the labels (angry would read as sad) or editing any signed field is refused."""
     meta = json.loads(saved.read_text())
     for field, value in (("labels", meta["labels"][::-1]), ("sr", 8000), ("feature_set", "ComParE_2016"),
-                         ("classifier", "logreg"), ("modes", ["global"]), ("trained_on", {"data": "synthetic"})):
+                         ("classifier", "logreg"), ("modes", ["global"]), ("trained_on", {"data": "synthetic"}),
+                         ("calibration", {"global": {"temperature": 0.01, "threshold": 0.0}}), ("front_end", "level")):
         saved.write_text(json.dumps({**meta, field: value}))
         _refused(saved, "checksum")
 
@@ -125,7 +126,10 @@ def test_every_field_that_changes_a_prediction_is_covered(saved):
     ("n_features", None, "positive integer"), ("labels", None, "distinct non-empty strings"),
     ("labels", ["ANG", "ANG", "NEU"], "distinct"), ("sr", -1, "positive integer"), ("sr", "16k", "positive integer"),
     ("classifier", "forest", "unknown classifier"), ("modes", [], "modes"), ("feature_set", "MFCC", "unknown feature set"),
-    ("trained_on", None, "real or synthetic"),
+    ("trained_on", None, "real or synthetic"), ("front_end", "loud", "unknown front end"),
+    ("calibration", {"global": {"temperature": 0, "threshold": 0.5}}, "positive finite temperature"),
+    ("calibration", {"global": {"temperature": 1.0, "threshold": 1.5}}, "threshold in \\[0, 1\\]"),
+    ("calibration", {"neutral": {"temperature": 1.0, "threshold": 0.5}}, "must map some of the modes"),
 ])
 def test_malformed_fields_are_refused_in_one_line(saved, field, value, match):
     meta = json.loads(saved.read_text())
@@ -151,3 +155,23 @@ def test_the_shipped_model_is_signed():
     meta = json.loads(DEFAULT_MODEL.read_text())
     assert meta["format"] == bundle.FORMAT and meta["meta_sha256"] == bundle.meta_digest(meta)
     bundle.load_bundle(DEFAULT_MODEL)
+
+
+def test_a_calibrated_bundle_gives_probabilities_and_its_threshold(tmp_path):
+    from ser_lib.evaluation.calibration import softmax
+
+    X, pipes = _pipelines("svm")
+    cal = {"global": {"temperature": 0.7, "threshold": 0.55}, "speaker": {"temperature": 2.0, "threshold": 0.4}}
+    b = bundle.load_bundle(bundle.save_bundle(tmp_path / "m", pipes, meta={**META, "classifier": "svm", "calibration": cal}))
+    assert b.calibrated
+    p, threshold = b.probabilities(X, mode="speaker")
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(p, softmax(b.scores(X, mode="speaker"), temperature=2.0))
+    assert threshold == 0.4 and (p.argmax(1) == b.scores(X, mode="speaker").argmax(1)).all()
+    plain = bundle.load_bundle(bundle.save_bundle(tmp_path / "p", pipes, meta={**META, "classifier": "svm"}))
+    assert not plain.calibrated
+    with pytest.raises(bundle.BundleError, match="no calibration"):
+        plain.probabilities(X)
+    with pytest.raises(bundle.BundleError, match="positive finite temperature"):
+        bundle.save_bundle(tmp_path / "bad", pipes, meta={**META, "classifier": "svm",
+                                                          "calibration": {"global": {"temperature": -1, "threshold": 0.5}}})

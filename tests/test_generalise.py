@@ -13,6 +13,7 @@ from ser_lib.models import generalise as G
 from ser_lib.reporting import generalisation as GR
 
 LABELS = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
+N_FEATURES = 88  # as eGeMAPSv02, so that a bundle of these features validates
 
 
 def corpus_table(name: str, n_actors: int, per_emotion: int) -> pd.DataFrame:
@@ -26,10 +27,10 @@ def features_of(table: pd.DataFrame, view) -> np.ndarray:
     out = []
     for clip, actor, emo in table[["clip", "actor", "emotion"]].itertuples(index=False):
         rng = np.random.default_rng(zlib.crc32(f"{clip}|{view}".encode()))
-        x = np.zeros(8)
+        x = np.zeros(N_FEATURES)
         x[LABELS.index(emo)] = 2.0
-        x += np.random.default_rng(zlib.crc32(actor.encode())).normal(0, 0.5, 8)
-        x += rng.normal(0, 1.0 if view and "condition" in view else 0.5, 8)
+        x += np.random.default_rng(zlib.crc32(actor.encode())).normal(0, 0.5, N_FEATURES)
+        x += rng.normal(0, 1.0 if view and "condition" in view else 0.5, N_FEATURES)
         out.append(x + (1.0 if view and view.get("front_end") == "level" else 0.0))
     return np.array(out)
 
@@ -171,3 +172,49 @@ def test_a_run_summarises_into_the_record_and_the_results_sections(tables):
     ablation = sections["Generalisation: what each part adds (ablation)"][1]
     assert len(ablation) == 2 and set(ablation["corpus"]) == {"a"}
     assert GR.sections([{"corpus": "c", "ua": 0.3}]) == {}
+
+
+def test_the_shipped_model_chooses_on_validation_actors_and_round_trips(tables, tmp_path):
+    from ser_lib.models import bundle, ship
+
+    bank = G.FeatureBank(tables, FakeExtract())
+    val = ship.validation_rows(bank, val_folds=3)
+    for corpus, mask in val.items():  # whole actors, some of each corpus, never all
+        actors = tables[corpus]["actor"]
+        assert 0 < mask.sum() < len(mask) and not set(actors[mask]) & set(actors[~mask])
+    recipe = G.check_recipe("joint-augment")
+    X, y, is_val, X_val, y_val = ship.mode_rows(bank, "neutral", recipe, val=val, neutral_k=2)
+    n_val_actors = sum(tables[c]["actor"][m].nunique() for c, m in val.items())
+    assert is_val.sum() == sum(m.sum() for m in val.values()) and len(y_val) == is_val.sum() - 2 * n_val_actors
+    X, y, is_val, X_val, y_val = ship.mode_rows(bank, "global", recipe, val=val)
+    assert len(y) == 2 * sum(len(t) for t in tables.values()) and len(y_val) == is_val.sum() // 2  # copies not scored
+    fitted = ship.fit_shipped(bank, recipe, labels=LABELS, c_grid=[0.01, 1.0], neutral_k=2, val_folds=3, progress=False)
+    assert set(fitted) == set(ship.SHIP_MODES) and all(f["ua"] > 0.5 for f in fitted.values())
+    path = ship.save_shipped(tmp_path / "m", fitted, bank=bank, recipe=recipe, feature_set="eGeMAPSv02", sr=16000,
+                             synthetic=True, scores={}, neutral_k=2)
+    b = bundle.load_bundle(path)
+    assert b.meta["trained_on"]["corpus"] == "a+b" and b.meta["front_end"] == "none" and b.calibrated
+    Xa, rows = bank.get("a", "none", "clean")
+    p, threshold = b.probabilities(Xa, mode="global")
+    expected = G.scored(tables["a"]["emotion"].to_numpy()[rows], G.class_scores(fitted["global"], Xa, LABELS), LABELS,
+                        temperature=fitted["global"]["temperature"])["proba"]
+    assert (p.argmax(1) == expected.argmax(1)).mean() > 0.99 and threshold == fitted["global"]["threshold"]
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+def test_expected_figures_come_from_the_records_of_the_same_recipe():
+    from ser_lib.models import ship
+
+    rec = {"experiment": "generalise-a", "corpus": "a", "other_corpus": "b",
+           "recipes": [{"recipe": "single", "ua": 0.5, "ua_std": 0.1}, {"recipe": "joint-augment", "ua": 0.6, "ua_std": 0.02}],
+           "enrolment": [{"mode": "speaker", "ua": 0.7, "ua_std": 0.01}, {"mode": "skewed", "ua": 0.4, "ua_std": 0.01},
+                         {"mode": "neutral-3", "ua": 0.65, "ua_std": 0.03}],
+           "cross": [{"recipe": "joint-augment", "direction": "b → a", "ua": 0.3, "ece": 0.2}],
+           "robustness": [{"recipe": "joint-augment", "condition": "clean", "drop": 0.0},
+                          {"recipe": "joint-augment", "condition": "noise", "drop": 0.08},
+                          {"recipe": "single", "condition": "noise", "drop": 0.2}],
+           "calibration": [{"recipe": "joint-augment", "ece": 0.04}]}
+    f = ship.figures([rec, {"experiment": "other", "corpus": "c"}], recipe="joint-augment")["a"]
+    assert f["global"] == {"ua": 0.6, "ua_std": 0.02} and f["neutral"]["ua"] == 0.65 and f["speaker_skewed_batch"]["ua"] == 0.4
+    assert f["cross_corpus"] == {"direction": "b → a", "ua": 0.3, "ece": 0.2} and f["robustness_drop"] == {"noise": 0.08}
+    assert f["ece"] == 0.04

@@ -4,7 +4,7 @@ A bundle is two files side by side:
 
 ``<name>.npz``
     Plain numeric arrays only, read with ``np.load(..., allow_pickle=False)``, so loading a
-    bundle can never execute code. Per normalisation mode ``m`` (``global``, ``speaker``):
+    bundle can never execute code. Per normalisation mode ``m`` (``global``, ``speaker``, ``neutral``):
     ``m/center``, ``m/scale`` (the fitted scaler), ``m/coef`` and ``m/intercept`` — one row per
     class for ``logreg``, one per class pair (libsvm's one-vs-one order) for ``svm``.
 ``<name>.json``
@@ -13,7 +13,13 @@ A bundle is two files side by side:
     actors), the hyperparameters chosen by inner actor-disjoint CV, its actor-disjoint scores,
     the SHA-256 of the ``.npz`` (``sha256``) and the SHA-256 of every sidecar field that changes a
     prediction (``meta_sha256`` over :data:`SIGNED_FIELDS`: labels and their order, classifier,
-    modes, sample rate, feature set and size, the data it was trained on).
+    modes, sample rate, feature set and size, the data it was trained on, the calibration, the front
+    end applied to a recording before its features: ``level``, scaled to −26 dBFS RMS, or ``none``).
+
+``calibration`` (optional, mode → ``temperature``, ``threshold``): the softmax temperature that turns
+an SVM's scores into probabilities and the confidence below which an answer is marked uncertain,
+both fitted on validation actors (:mod:`ser_lib.evaluation.calibration`). A bundle without it gives
+scores, not probabilities.
 
 :func:`load_bundle` refuses, with a one-line :class:`BundleError`, a missing, truncated or
 tampered file (either checksum), a sidecar of another format, a malformed field (labels that are
@@ -31,10 +37,13 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = "ser-linear-bundle/2"
+FORMAT = "ser-linear-bundle/3"
 #: Sidecar fields covered by ``meta_sha256``: everything that changes what a prediction says.
-SIGNED_FIELDS = ("format", "classifier", "labels", "modes", "sr", "feature_set", "n_features", "arrays", "trained_on")
-MODES = ("global", "speaker")
+SIGNED_FIELDS = ("format", "classifier", "labels", "modes", "sr", "feature_set", "n_features", "arrays", "trained_on",
+                 "calibration", "front_end")
+#: Normalisation modes: each recording alone; a speaker's batch z-scored together; minus the mean of
+#: the speaker's neutral recordings (:mod:`ser_lib.features.enrolment`).
+MODES = ("global", "speaker", "neutral")
 ARRAYS = ("center", "scale", "coef", "intercept")
 
 
@@ -81,6 +90,19 @@ def check_fields(meta: dict, name: str) -> None:
     trained = meta.get("trained_on")
     if not isinstance(trained, dict) or trained.get("data") not in ("real", "synthetic"):
         raise BundleError(f"{name}: 'trained_on' must say whether the data was real or synthetic, got {trained!r}")
+    if meta.get("front_end", "none") not in ("none", "level"):
+        raise BundleError(f"{name}: unknown front end {meta.get('front_end')!r} (expected 'none' or 'level')")
+    calibration = meta.get("calibration")
+    if calibration is None:
+        return
+    if not isinstance(calibration, dict) or not set(calibration) <= set(modes):
+        raise BundleError(f"{name}: 'calibration' must map some of the modes {modes} to a temperature and a threshold")
+    for mode, c in calibration.items():
+        t, th = (c.get("temperature"), c.get("threshold")) if isinstance(c, dict) else (None, None)
+        if (not isinstance(t, (int, float)) or isinstance(t, bool) or not np.isfinite(t) or t <= 0
+                or not isinstance(th, (int, float)) or isinstance(th, bool) or not 0 <= th <= 1):
+            raise BundleError(f"{name}: calibration of {mode!r} needs a positive finite temperature and a threshold "
+                              f"in [0, 1], got {c!r}")
 
 
 def n_rows(classifier: str, n_labels: int) -> int:
@@ -138,7 +160,8 @@ def save_bundle(path: str | os.PathLike, pipelines: dict, *, meta: dict) -> Path
         Mode (``global`` and/or ``speaker``) → fitted pipeline; all must share ``classes_``.
     meta : dict
         Must hold ``classifier``, ``feature_set``, ``n_features``, ``sr`` and ``trained_on``;
-        ``labels`` are taken from the pipelines.
+        ``labels`` are taken from the pipelines. ``calibration`` (mode → ``temperature``,
+        ``threshold``) makes :meth:`Bundle.probabilities` available.
     """
     path = Path(path)
     unknown = set(pipelines) - set(MODES)
@@ -160,6 +183,7 @@ def save_bundle(path: str | os.PathLike, pipelines: dict, *, meta: dict) -> Path
     sidecar = {"format": FORMAT, **meta, "labels": classes[0], "modes": sorted(pipelines),
                "arrays": npz.name, "sha256": _sha256(npz)}
     sidecar = json.loads(json.dumps(sidecar, default=str))  # plain JSON values, as they will be read
+    check_fields(sidecar, path.with_suffix(".json").name)
     sidecar["meta_sha256"] = meta_digest(sidecar)
     from ser_lib.reporting.report import write_atomic
 
@@ -167,8 +191,8 @@ def save_bundle(path: str | os.PathLike, pipelines: dict, *, meta: dict) -> Path
 
 
 def resign(path: str | os.PathLike) -> Path:
-    """Rewrite a format-1 sidecar as format 2 (adds ``meta_sha256``) after checking its arrays'
-    checksum; the arrays are not touched. Used once, to upgrade the shipped model."""
+    """Rewrite an older sidecar in the current :data:`FORMAT` (re-signs ``meta_sha256``) after
+    checking its arrays' checksum; the arrays are not touched."""
     sidecar = Path(path).with_suffix(".json")
     meta = json.loads(sidecar.read_text())
     if _sha256(sidecar.with_suffix(".npz")) != meta.get("sha256"):
@@ -209,6 +233,24 @@ class Bundle:
             return ovr_scores(s, len(self.labels))
         s = np.exp(s - s.max(axis=1, keepdims=True))
         return s / s.sum(axis=1, keepdims=True)
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the bundle gives probabilities (a ``logreg`` or a calibrated ``svm``)."""
+        return self.meta["classifier"] == "logreg" or bool(self.meta.get("calibration"))
+
+    def probabilities(self, X: np.ndarray, *, mode: str = "global") -> tuple[np.ndarray, float | None]:
+        """Class probabilities (rows sum to 1) of feature rows ``X`` and the mode's confidence
+        threshold (None when the sidecar states none): the softmax of the SVM's scores at the
+        mode's temperature, or a ``logreg``'s own probabilities."""
+        from ser_lib.evaluation.calibration import softmax
+
+        cal = (self.meta.get("calibration") or {}).get(mode)
+        if self.meta["classifier"] == "logreg":
+            return self.scores(X, mode=mode), (cal or {}).get("threshold")
+        if cal is None:
+            raise BundleError(f"{self.path.name}: mode {mode!r} has no calibration, so no probabilities (scores only)")
+        return softmax(self.scores(X, mode=mode), temperature=float(cal["temperature"])), float(cal["threshold"])
 
 
 def load_bundle(path: str | os.PathLike) -> Bundle:

@@ -40,7 +40,7 @@ import numpy as np
 
 from ser_lib.data.audio import BadClipError, load_clip
 from ser_lib.config import EMOTION_NAMES
-from ser_lib.features.features import feature_set, pad_or_trim, seed_features
+from ser_lib.models.predict_keras import model_inputs, predict_keras, save_model, windows  # noqa: F401 (re-exported)
 
 #: The shipped default model (a pickle-free linear bundle, see :mod:`ser_lib.models.bundle`).
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "resources" / "model" / "crema-d-compare.json"
@@ -55,6 +55,10 @@ UNKNOWN_DATA_WARNING = ("WARNING: this model's sidecar does not say what data it
 #: bounded by (n - 1) / sqrt(n): with 2, every feature of both recordings is exactly -1 or +1, so the
 #: batch says nothing about the speaker; 4 is the least that leaves the features room to vary.
 MIN_SAME_SPEAKER = 4
+
+#: Fewest neutral recordings ``--neutral`` averages into the speaker's reference (the shipped model's
+#: neutral mode was trained and measured with references of 3 neutral clips per speaker).
+MIN_NEUTRAL = 3
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -79,24 +83,6 @@ def check_model_path(path: str | Path) -> Path:
                 raise ModelNotFoundError(f"{path}: not a Keras model archive (a .keras file is a zip archive)")
         if not path.with_suffix(".json").is_file():
             raise ModelNotFoundError(f"{path}: its sidecar {path.with_suffix('.json').name} is missing")
-    return path
-
-
-def save_model(model, path: str | Path, *, corpus: str, labels, features, feature_settings: dict,
-               experiment: str = "", scores: dict | None = None, data: str = "real") -> Path:
-    """Save ``model`` as ``path`` (``.keras``) with its JSON sidecar; returns the ``.keras`` path.
-
-    ``data`` (``"real"`` or ``"synthetic"``) records what the model was trained on."""
-    if data not in ("real", "synthetic"):
-        raise ValueError(f"data must be 'real' or 'synthetic', got {data!r}")
-    path = Path(path).with_suffix(".keras")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    meta = {"experiment": experiment, "corpus": corpus, "labels": list(labels),
-            "features": [features] if isinstance(features, str) else list(features),
-            "feature_settings": dict(feature_settings), "window_samples": int(feature_settings["length"]),
-            "scores": scores or {}, "trained_on": {"corpus": corpus, "data": data}}
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
     return path
 
 
@@ -160,31 +146,11 @@ def data_warning(meta: dict) -> str | None:
     return SYNTHETIC_WARNING if data == "synthetic" else UNKNOWN_DATA_WARNING
 
 
-def windows(y: np.ndarray, length: int, *, overlap: float = 0.5) -> np.ndarray:
-    """Cut a signal into windows of ``length`` samples (``overlap`` fraction), the last one aligned
-    to the end; a signal shorter than one window gives one zero-padded window."""
-    if y.size <= length:
-        return pad_or_trim(y, length)[None]
-    hop = max(1, int(length * (1 - overlap)))
-    starts = list(range(0, y.size - length + 1, hop))
-    if starts[-1] != y.size - length:
-        starts.append(y.size - length)
-    return np.stack([y[s: s + length] for s in starts])
-
-
-def model_inputs(y: np.ndarray, meta: dict) -> np.ndarray:
-    """Model inputs (one per window) for a mono signal at the model's sample rate."""
-    s = meta["feature_settings"]
-    names = tuple(dict.fromkeys(meta["features"]))
-    kw = {k: s[k] for k in ("sr", "n_fft", "hop_length", "n_mels", "mfcc_sr", "n_mfcc")}
-    per_window = [seed_features(w, names=names, **kw) for w in windows(y, int(meta["window_samples"]))]
-    stacked = {n: np.stack([f[n] for f in per_window]) for n in names}
-    return feature_set(stacked, meta["features"])
-
-
-def _usable_signals(paths, sr: int) -> list[dict]:
-    """Load each file and check it holds enough speech (:func:`ser_lib.features.vad.check_speech`).
-    Returns one dict per file: ``file`` and either ``y`` (and ``speech_s``) or ``error``."""
+def _usable_signals(paths, sr: int, *, front_end: str = "none") -> list[dict]:
+    """Load each file and check it holds enough speech (:func:`ser_lib.features.vad.check_speech`),
+    then apply the model's front end (:func:`ser_lib.features.conditions.front_end`). Returns one
+    dict per file: ``file`` and either ``y`` (and ``speech_s``) or ``error``."""
+    from ser_lib.features.conditions import front_end as apply_front_end
     from ser_lib.features.vad import NoSpeechError, check_speech
 
     out = []
@@ -198,7 +164,7 @@ def _usable_signals(paths, sr: int) -> list[dict]:
         except NoSpeechError as exc:
             out.append({"file": str(p), "error": exc.reason})
             continue
-        out.append({"file": str(p), "y": y, "speech_s": round(seconds, 2)})
+        out.append({"file": str(p), "y": apply_front_end(y, front_end), "speech_s": round(seconds, 2)})
     return out
 
 
@@ -219,46 +185,74 @@ def _drop_duplicates(out: list[dict]) -> None:
             seen[digest] = r["file"]
 
 
-def _predict_bundle(paths, bundle, *, same_speaker: bool) -> list[dict]:
-    from ser_lib.features.normalise import group_zscore
+def _features(out: list[dict], sr: int, feature_set: str) -> tuple[np.ndarray, list[int]]:
+    """openSMILE functionals of the usable recordings of ``out`` (their signals are consumed); a
+    recording whose features are not finite is refused. Returns the features and their rows."""
     from ser_lib.features.smile import functionals_of_signals
 
-    meta = bundle.meta
-    sr, feature_set = int(meta["sr"]), meta["feature_set"]
-    out = _usable_signals(paths, sr)
-    if same_speaker:
-        _drop_duplicates(out)
     rows = [i for i, r in enumerate(out) if "y" in r]
     if not rows:
-        return out
+        return np.zeros((0, 0)), []
     X = functionals_of_signals([out[i].pop("y") for i in rows], sr=sr, feature_set=feature_set)
     finite = np.isfinite(X).all(axis=1)
     for i, ok in zip(rows, finite):
         if not ok:
             out[i]["error"] = ("the features could not be computed (openSMILE gave non-finite values: too little "
                                "voiced speech)")
-    X, rows = X[finite], [i for i, ok in zip(rows, finite) if ok]
+    return X[finite], [i for i, ok in zip(rows, finite) if ok]
+
+
+def _batch_refusal(n: int, X: np.ndarray, *, what: str, least: int) -> str | None:
+    if n < least:
+        return (f"{what} needs at least {least} distinct usable recordings of the speaker, got {n}; "
+                "judge them one at a time without it")
+    if not (X.std(axis=0) > 0).any():
+        return f"{what}: the recordings' features do not vary (the same audio?); judge them one at a time"
+    return None
+
+
+def _predict_bundle(paths, bundle, *, same_speaker: bool, neutral=None) -> list[dict]:
+    from ser_lib.features.normalise import group_zscore
+
+    meta = bundle.meta
+    sr, feature_set = int(meta["sr"]), meta["feature_set"]
+    mode = "speaker" if same_speaker else "neutral" if neutral else "global"
+    if mode not in bundle.arrays:
+        raise ValueError(f"this model has no {mode!r} mode (it has {', '.join(sorted(bundle.arrays))})")
+    out = _usable_signals(paths, sr, front_end=meta.get("front_end", "none"))
     if same_speaker:
-        usable = len(rows)
-        reason = None
-        if usable < MIN_SAME_SPEAKER:
-            reason = (f"--same-speaker needs at least {MIN_SAME_SPEAKER} distinct usable recordings of the speaker, "
-                      f"got {usable}; judge them one at a time without --same-speaker")
-        elif not (X.std(axis=0) > 0).any():
-            reason = "--same-speaker: the recordings' features do not vary (the same audio?); judge them one at a time"
+        _drop_duplicates(out)
+    X, rows = _features(out, sr, feature_set)
+    if not rows:
+        return out
+    if neutral:
+        ref = _usable_signals(neutral, sr, front_end=meta.get("front_end", "none"))
+        _drop_duplicates(ref)
+        R, ref_rows = _features(ref, sr, feature_set)
+        reason = _batch_refusal(len(ref_rows), R, what="--neutral", least=MIN_NEUTRAL)
+        refused = [f"{Path(r['file']).name} ({r['error']})" for r in ref if "error" in r]
+        if reason:
+            for i in rows:
+                out[i]["error"] = reason + (f" (refused references: {'; '.join(refused)})" if refused else "")
+            return out
+        X = X - R.mean(axis=0)
+        described = (f"neutral reference: the mean of {len(ref_rows)} neutral recordings of the speaker subtracted"
+                     + (f" ({len(refused)} reference files refused: {'; '.join(refused)})" if refused else ""))
+    elif same_speaker:
+        reason = _batch_refusal(len(rows), X, what="--same-speaker", least=MIN_SAME_SPEAKER)
         if reason:
             for i in rows:
                 out[i]["error"] = reason
             return out
-        X, mode = group_zscore(X, np.zeros(len(X))), "speaker"
-        described = f"same speaker: {len(rows)} recordings normalised together"
+        X, described = group_zscore(X, np.zeros(len(X))), f"same speaker: {len(rows)} recordings normalised together"
     else:
-        mode, described = "global", ("single recording (global normalisation; on recordings unlike the training "
-                                     "corpus this mode is much weaker, use --same-speaker when you can: see README)")
-    if not rows:
-        return out
-    S = bundle.scores(X, mode=mode)
-    key = "probabilities" if meta["classifier"] == "logreg" else "scores"
+        described = ("single recording (global normalisation; on recordings unlike the training corpora this mode "
+                     "is much weaker: give the speaker's neutral recordings with --neutral when you can, see README)")
+    if bundle.calibrated:
+        S, threshold = bundle.probabilities(X, mode=mode)
+        key = "probabilities"
+    else:
+        S, threshold, key = bundle.scores(X, mode=mode), None, "scores"
     for i, s in zip(rows, S):
         if not np.isfinite(s).all():  # cannot happen with finite features and coefficients; never print NaN
             out[i]["error"] = "the model gave non-finite scores"
@@ -266,11 +260,13 @@ def _predict_bundle(paths, bundle, *, same_speaker: bool) -> list[dict]:
         best = bundle.labels[int(np.argmax(s))]
         out[i].update({"emotion": best, "emotion_name": EMOTION_NAMES.get(best, best),
                        key: {lab: float(v) for lab, v in zip(bundle.labels, s)}, "mode": described})
+        if threshold is not None:
+            out[i].update(confidence=float(s.max()), uncertain=bool(s.max() < threshold), threshold=float(threshold))
     return out
 
 
 def predict(paths, *, model=None, meta: dict | None = None, model_path: str | Path | None = None,
-            same_speaker: bool = False) -> list[dict]:
+            same_speaker: bool = False, neutral=None) -> list[dict]:
     """Predict the emotion of each audio file.
 
     Parameters
@@ -283,12 +279,18 @@ def predict(paths, *, model=None, meta: dict | None = None, model_path: str | Pa
         Default: ``$SER_MODEL`` or the shipped :data:`DEFAULT_MODEL`.
     same_speaker : bool
         The files are recordings of one speaker: normalise them together (linear bundles only).
+    neutral : sequence of str, optional
+        Neutral recordings of the same speaker (at least :data:`MIN_NEUTRAL`): their mean features
+        are subtracted from each file's (``neutral`` mode; a bundle that has it). Not with
+        ``same_speaker``.
 
     Returns
     -------
     list of dict
-        Per file: ``file``, ``emotion`` (code), ``emotion_name``, ``probabilities`` (code → p; a
-        linear SVM gives ``scores``, its decision values, instead), ``mode`` or ``windows``, and
+        Per file: ``file``, ``emotion`` (code), ``emotion_name``, ``probabilities`` (code → p, summing
+        to 1; an uncalibrated linear SVM gives ``scores``, its decision values, instead), with a
+        calibrated bundle ``confidence``, ``threshold`` and ``uncertain`` (the top probability below
+        the threshold chosen on validation actors), ``mode`` or ``windows``, and
         ``warning`` for a model not trained on real data — or ``file`` and ``error`` (a one-line
         reason) when the file cannot be used.
 
@@ -303,34 +305,21 @@ def predict(paths, *, model=None, meta: dict | None = None, model_path: str | Pa
         paths = [paths]
     if model is None or meta is None:
         model, meta = load_model(model_path)
+    if same_speaker and neutral:
+        raise ValueError("use either --same-speaker or --neutral, not both")
+    if isinstance(neutral, (str, os.PathLike)):
+        neutral = [neutral]
     if isinstance(model, Bundle):
-        out = _predict_bundle(paths, model, same_speaker=same_speaker)
+        out = _predict_bundle(paths, model, same_speaker=same_speaker, neutral=neutral)
     else:
-        if same_speaker:
-            raise ValueError("--same-speaker works with the openSMILE linear models only (not a Keras model)")
-        out = _predict_keras(paths, model, meta)
+        if same_speaker or neutral:
+            raise ValueError("--same-speaker and --neutral work with the openSMILE linear models only (not a Keras model)")
+        out = predict_keras(paths, model, meta, _usable_signals(paths, int(meta["feature_settings"]["sr"])))
     warning = data_warning(meta)
     if warning:
         for r in out:
             if "error" not in r:
                 r["warning"] = warning
-    return out
-
-
-def _predict_keras(paths, model, meta: dict) -> list[dict]:
-    labels = meta["labels"]
-    out = _usable_signals(paths, int(meta["feature_settings"]["sr"]))
-    for r in out:
-        if "y" not in r:
-            continue
-        X = model_inputs(r.pop("y"), meta)
-        proba = model.predict(X, verbose=0).mean(axis=0)
-        if not np.isfinite(proba).all():
-            r["error"] = "the model gave non-finite probabilities"
-            continue
-        best = labels[int(np.argmax(proba))]
-        r.update({"emotion": best, "emotion_name": EMOTION_NAMES.get(best, best),
-                  "probabilities": {lab: float(v) for lab, v in zip(labels, proba)}, "windows": int(len(X))})
     return out
 
 
@@ -350,7 +339,12 @@ def format_table(results: list[dict]) -> str:
         if "error" in r:
             lines.append(f"{name:40s} error: {r['error']}")
         else:
-            lines.append(f"{name:40s} {r['emotion_name']:10s} " + " ".join(f"{r[key][lab]:6.2f}" for lab in labels))
+            mark = " (uncertain)" if r.get("uncertain") else ""
+            lines.append(f"{name:40s} {r['emotion_name']:10s} " + " ".join(f"{r[key][lab]:6.2f}" for lab in labels) + mark)
+    thresholds = sorted({r["threshold"] for r in results if "threshold" in r})
+    if thresholds:
+        lines.append(f"uncertain: top probability below {thresholds[0]:.2f} (the model's threshold, chosen on "
+                     "validation actors; see its sidecar)")
     modes = sorted({r["mode"] for r in results if "mode" in r})
     if modes:
         lines.append(f"mode: {'; '.join(modes)}" + ("" if key == "probabilities" else

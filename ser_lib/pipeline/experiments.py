@@ -118,6 +118,10 @@ def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Exper
     peak = params.get("peak_memory_gib", 0)
     if isinstance(peak, bool) or not isinstance(peak, (int, float)) or peak < 0:
         raise ParamsError(f"{params_path}: 'peak_memory_gib' must be a number of GiB, got {peak!r}")
+    after = params.get("after", [])
+    if not isinstance(after, list) or not all(isinstance(a, str) and a for a in after) or params_path.stem in after:
+        raise ParamsError(f"{params_path}: 'after' must be a list of other experiments' names (whose records this "
+                          f"one reads), got {after!r}")
     demo = params.get("demo", {})
     if not isinstance(demo, dict):
         raise ParamsError(f"{params_path}: 'demo' must be a mapping of parameters, got {type(demo).__name__}")
@@ -296,7 +300,7 @@ def experiment_parameters(exp: Experiment, *, synthetic: bool, overrides: dict |
 
 
 #: Params-file keys read by the pipeline, not passed to the notebook.
-PIPELINE_KEYS = ("notebook", "demo", "peak_memory_gib", "report")
+PIPELINE_KEYS = ("notebook", "demo", "peak_memory_gib", "report", "after")
 
 
 def parse_overrides(items: list[str], exps: list[Experiment]) -> dict:

@@ -78,6 +78,13 @@ def parse_jobs(value: str | int) -> int:
     return n
 
 
+def _digest(path: Path) -> str | None:
+    """SHA-256 of a file's bytes (None when it does not exist)."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
 def interleaved(exps) -> list[str]:
     """Experiment names in the order parallel runs start them: round-robin over notebooks.
 
@@ -207,6 +214,8 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
         if exp.notebook in LAST:  # the summary depends on every other experiment's metrics
             inputs = {p.name: p.stat().st_mtime_ns for p in sorted((reports_dir / "metrics").glob("*.json"))
                       if p.stem != exp.name}
+        elif exp.params.get("after"):  # an experiment that reads other records depends on their content
+            inputs = {name: _digest(reports_dir / "metrics" / f"{name}.json") for name in exp.params["after"]}
         inputs = {**(inputs or {}), "overrides": applicable(exp, overrides)}
         real = not demo
         fp = fingerprint(exp, lib_dir=project / "ser_lib", data_root_dir=data_root_dir,
@@ -228,7 +237,10 @@ def run_all(*, project: Path = PROJECT_ROOT, reports_dir: Path | None = None,
             stamp.unlink(missing_ok=True)
 
     failed = []
-    for group in ([e for e in exps if e.notebook not in LAST], [e for e in exps if e.notebook in LAST]):
+    tiers = ([e for e in exps if e.notebook not in LAST and not e.params.get("after")],
+             [e for e in exps if e.notebook not in LAST and e.params.get("after")],  # after the records they read
+             [e for e in exps if e.notebook in LAST])
+    for group in tiers:
         plan = {e.name: (e, *st) for e in group if (st := stale(e)) is not None}
         if not plan:
             continue
