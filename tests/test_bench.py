@@ -17,6 +17,9 @@ def test_bench_measures_and_judges_the_target(tiny_root, tiny_cache, tmp_path):
     assert r["target_met"] == (r[basis] >= bench.TARGET_X_REALTIME)
     # the padded window (5.005 s) is longer than the synthetic clips, so the padded rate is the larger one
     assert r["features_x_realtime_1core_padded"] >= r["features_x_realtime_1core_clip"]
+    g = r["generalisation"]
+    assert {"level front end", "augment", "condition telephone", "condition reverb", "condition codec"} <= set(g)
+    assert all(m["x_realtime_1core_cpu"] > 0 for k, m in g.items() if k != "svm_fit") and g["svm_fit"]["wall_s"] > 0
 
 
 def test_training_speed_times_a_real_model():

@@ -58,9 +58,22 @@ def test_headline_names_the_best_models_and_the_declared_original():
     assert FP.reproduction_pairs(_records()) == [{"model": "m", "seed": _records()[1], "actor": _records()[2]}]
 
 
+SIX = {**BASE, "experiment": "gen-ravdess", "corpus": "ravdess", "protocol": "actor", "ua": 0.62, "ua_std": 0.03,
+       "labels": ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"], **_place("generalisation", "g")}
+
+
+def test_a_run_on_a_subset_of_the_emotions_is_not_compared_with_full_runs():
+    six = SIX
+    rows = {r["corpus"]: r for r in F.headline(_records() + [six])}
+    assert rows["ravdess"]["best (actor-disjoint)"].startswith("22.0 ± 5.0 — w")  # 6-class 62 % is not "best" of 8
+    assert rows["ravdess"]["chance"] == "12.5" and FP.section_of(six) == "Beyond the training corpus"
+    full = {**six, "experiment": "gen-crema-d", "corpus": "crema-d", "ua": 0.75}  # all of CREMA-D's six emotions
+    assert F.headline(_records() + [full])[0]["best (actor-disjoint)"].startswith("75.0 ± 3.0 — gen-crema-d")
+
+
 def test_index_has_headline_selection_note_chart_and_section_links(tmp_path):
     (tmp_path / "metrics").mkdir()
-    for r in _records():
+    for r in _records() + [SIX]:
         (tmp_path / "metrics" / f"{r['experiment']}.json").write_text(json.dumps(r))
     page = FP.build_index(tmp_path).read_text()
     assert page.index("What the report found") < page.index('id="chart"') < page.index('<nav>')

@@ -95,6 +95,9 @@ def test_the_pipeline_writes_the_record_with_effective_params_and_provenance(tmp
     assert rec.effective_params == {"epochs": 3, "seed": 0} and not set(INJECTED) & set(rec.effective_params)
     assert rec.results["ua"] == 0.25 and rec.report.family == "crnn" and rec.title == "T"
     assert rec.provenance.commit and rec.provenance.wall_s == results["wall_s"] and rec.provenance.data == "real"
+    started = write_record(exp, tmp_path / "results" / "x.json", {"epochs": 3}, synthetic=False, data_root_dir=tmp_path,
+                           demo_size="demo", commit="a" * 40)  # the commit the run started from, not HEAD at its end
+    assert record.from_json(json.loads(started.read_text())).provenance.commit == "a" * 40
 
 
 def _count_and_measure(path):

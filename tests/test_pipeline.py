@@ -79,6 +79,10 @@ def test_params_errors(fake_project):
     (fake_project / "params" / "e.yaml").write_text("experiment: e\nnotebook: exploration\n")
     with pytest.raises(pipeline.ParamsError, match="missing required keys"):
         pipeline.load_experiment(fake_project / "params" / "e.yaml", nbdir)
+    for after in ("a", ["f"], [""], [3]):  # a name, itself, empty, not a string
+        with pytest.raises(pipeline.ParamsError, match="'after' must be a list of other experiments"):
+            pipeline.load_experiment(write_params(fake_project, "f", after=after), nbdir)
+    assert pipeline.load_experiment(write_params(fake_project, "g", after=["a"]), nbdir).params["after"] == ["a"]
 
 
 def test_demo_block_is_validated_and_applies_to_synthetic_runs_only(fake_project):
@@ -134,7 +138,8 @@ def test_clean_stderr_drops_noise_and_keeps_last_progress_state():
 #: One experiment per notebook (and both protocols), run on the tiny synthetic corpus.
 SMOKE = ["explore-crema-d", "explore-ravdess", "cnn1d-rolloff-actor", "cnn1d-energy-zcr-seed",
          "cnn2d-singh-fang-std-aug-seed", "wader-seed", "wader-actor", "cross-crema-d-to-ravdess",
-         "smile-linear-crema-d-actor", "crnn-ravdess-speaker-actor", "cross-smile-crema-d-to-ravdess", "summary"]
+         "smile-linear-crema-d-actor", "crnn-ravdess-speaker-actor", "cross-smile-crema-d-to-ravdess",
+         "generalise-crema-d", "ship-generalise", "summary"]
 
 
 @pytest.mark.slow
@@ -150,7 +155,8 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     shipped = DEFAULT_MODEL.with_suffix(".npz").read_bytes()
     cmd = [sys.executable, "-m", "ser_lib.pipeline", "--demo", "--reports-dir", str(reports),
            "--cache", str(tiny_cache), "--demo-size", "tiny", "--only", *SMOKE,
-           "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "n_repeats=1"]
+           "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "n_repeats=1",
+           "records=[generalise-crema-d]"]
     done = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=2700)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SYNTHETIC DEMO" in done.stdout  # the console says the numbers are synthetic
@@ -197,6 +203,12 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     assert (reports / "predictions" / "crnn-ravdess-speaker-actor.csv").is_file()
     assert "SYNTHETIC DEMO DATA" in (reports / "RESULTS.md").read_text()
     assert "## What the report found" in results_md and (reports / "figures" / "ua-per-experiment.png").is_file()
+    assert "## Generalisation: robustness to recording conditions" in results_md
+    gen = json.loads((reports / "metrics" / "generalise-crema-d.json").read_text())
+    assert gen["headline_recipe"] == "joint-augment" and {r["recipe"] for r in gen["recipes"]} >= {"single", "joint-augment"}
+    ship_rec = json.loads((reports / "metrics" / "ship-generalise.json").read_text())
+    assert ship_rec["shipped"] is False and ship_rec["bundle_same_answer"] >= 0.99  # built, checked, never shipped
+    assert set(ship_rec["expected"]) == {"crema-d"} and (reports / "models" / ship_rec["bundle"]).is_file()
     again = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "running" not in again.stdout
     assert again.stdout.count("up to date") == len(SMOKE)

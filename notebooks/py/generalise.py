@@ -49,30 +49,21 @@ reports_dir = "../reports"
 demo_size = "demo"
 
 # %%
-from functools import partial
-
 import pandas as pd
 from IPython.display import Markdown, display
 from tqdm.auto import tqdm
 
-from ser_lib.data import corpus as corpora
 from ser_lib.data import protocols
 from ser_lib.features import conditions as C
-from ser_lib.features import smile
 from ser_lib.models import crosscorpus
 from ser_lib.models import generalise as G
 from ser_lib.reporting import generalisation as GR
 from ser_lib.reporting import notebook
 
 labels = list(crosscorpus.SHARED_EMOTIONS)
-tables, synthetic, extract = {}, False, partial(smile.extract_functionals, feature_set=feature_set, cache=cache_dir,
-                                               n_jobs=n_jobs)
-for name in (corpus, other_corpus):
-    root, syn = corpora.resolve_corpus(name, data_root_dir=data_root, cache=cache_dir, demo_size=demo_size)
-    clips, _ = corpora.corpus_table(name, root)
-    _, kept, skipped = extract(crosscorpus.shared_clips(clips))
-    tables[name], synthetic = kept.reset_index(drop=True), synthetic or syn
-bank = G.FeatureBank(tables, lambda table, view: extract(table, view=view))
+bank, synthetic = G.load_bank([corpus, other_corpus], feature_set=feature_set, data_root=data_root, cache=cache_dir,
+                              demo_size=demo_size, n_jobs=n_jobs)
+tables = bank.tables
 run, _, _ = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, reports_dir=reports_dir,
                            synthetic=synthetic)
 reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never replaces real results

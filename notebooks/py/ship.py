@@ -41,15 +41,12 @@ reports_dir = "../reports"
 demo_size = "demo"
 
 # %%
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ser_lib.data import corpus as corpora_mod
-from ser_lib.features import smile
 from ser_lib.models import bundle, crosscorpus
 from ser_lib.models import generalise as G
 from ser_lib.models import ship
@@ -57,14 +54,9 @@ from ser_lib.reporting import notebook
 from ser_lib.reporting.report import read_metrics
 
 labels = list(crosscorpus.SHARED_EMOTIONS)
-tables, synthetic = {}, False
-extract = partial(smile.extract_functionals, feature_set=feature_set, cache=cache_dir, n_jobs=n_jobs)
-for name in corpora:
-    root, syn = corpora_mod.resolve_corpus(name, data_root_dir=data_root, cache=cache_dir, demo_size=demo_size)
-    clips, _ = corpora_mod.corpus_table(name, root)
-    _, kept, _ = extract(crosscorpus.shared_clips(clips))
-    tables[name], synthetic = kept.reset_index(drop=True), synthetic or syn
-bank = G.FeatureBank(tables, lambda table, view: extract(table, view=view))
+bank, synthetic = G.load_bank(corpora, feature_set=feature_set, data_root=data_root, cache=cache_dir,
+                              demo_size=demo_size, n_jobs=n_jobs)
+tables = bank.tables
 run, _, _ = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, reports_dir=reports_dir,
                            synthetic=synthetic)
 reports_dir = run.reports_dir  # reports/demo/ on synthetic data

@@ -114,6 +114,26 @@ class FeatureBank:
         return X[pos[ok]], want[ok]
 
 
+def load_bank(corpora, *, feature_set: str, data_root=None, cache=None, demo_size: str = "demo",
+              n_jobs: int = -1) -> tuple[FeatureBank, bool]:
+    """A :class:`FeatureBank` of the clips of the six shared emotions of each corpus that have
+    openSMILE ``feature_set`` functionals as recorded, and whether any corpus is the synthetic demo."""
+    from functools import partial
+
+    from ser_lib.data import corpus as C
+    from ser_lib.features import smile
+    from ser_lib.models.crosscorpus import shared_clips
+
+    extract = partial(smile.extract_functionals, feature_set=feature_set, cache=cache, n_jobs=n_jobs)
+    tables, synthetic = {}, False
+    for name in corpora:
+        root, syn = C.resolve_corpus(name, data_root_dir=data_root, cache=cache, demo_size=demo_size)
+        clips, _ = C.corpus_table(name, root)
+        _, kept, _ = extract(shared_clips(clips))
+        tables[name], synthetic = kept.reset_index(drop=True), synthetic or syn
+    return FeatureBank(tables, lambda table, view: extract(table, view=view)), synthetic
+
+
 def training_rows(bank: FeatureBank, recipe: Recipe, *, target: str, other: str, train: np.ndarray,
                   val: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``X, y, is_val``: a fold's training clips under ``recipe`` (the target's training and

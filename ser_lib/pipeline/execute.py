@@ -104,14 +104,17 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
     try:
         from ser_lib.reporting.report import output_dir, results_path
 
+        from ser_lib.reporting.record import git_commit
+
         results = results_path(output_dir(reports_dir, synthetic), exp.name)
         results.unlink(missing_ok=True)
+        commit = git_commit(PROJECT_ROOT)  # the code the run starts from (a commit made meanwhile is not it)
         pm.execute_notebook(str(exp.notebook_path), str(out_nb), parameters=params,
                             cwd=str(exp.notebook_path.parent), kernel_name=kernel_name,
                             progress_bar=False, log_output=False, request_save_on_cell_execute=False)
         if exp.notebook not in STAGES:
             write_record(exp, results, {**notebook_defaults(exp.notebook_path), **params},
-                         synthetic=synthetic, data_root_dir=data_root_dir, demo_size=demo_size)
+                         synthetic=synthetic, data_root_dir=data_root_dir, demo_size=demo_size, commit=commit)
             if params.get("ship_model") and not synthetic:
                 ship_model(reports_dir / "models" / params["ship_model"])
     finally:
@@ -120,11 +123,12 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
 
 
 def write_record(exp: Experiment, results: Path, params: dict, *, synthetic: bool, data_root_dir: Path,
-                 demo_size: str) -> Path:
+                 demo_size: str, commit: str | None = None) -> Path:
     """Write the run record ``metrics/<experiment>.json`` (:mod:`ser_lib.reporting.record`) beside the
     notebook's results file: the effective parameters the pipeline passed (every notebook
     parameter but :data:`INJECTED`), the provenance (commit, data identity, host, time, wall, peak
-    memory) and the experiment's placement in the report."""
+    memory) and the experiment's placement in the report. ``commit`` is the one the run started
+    from (default: the one checked out now)."""
     from ser_lib.reporting import record as R
     from ser_lib.data.identity import corpus_identity
 
@@ -137,7 +141,7 @@ def write_record(exp: Experiment, results: Path, params: dict, *, synthetic: boo
                     effective_params=json.loads(json.dumps({k: v for k, v in params.items() if k not in INJECTED},
                                                            default=str)),
                     results=json.loads(results.read_text()), synthetic=synthetic,
-                    commit=R.git_commit(PROJECT_ROOT), data_id=data_id)
+                    commit=commit or R.git_commit(PROJECT_ROOT), data_id=data_id)
     return R.write(rec, results.parent.parent / "metrics" / f"{exp.name}.json")
 
 

@@ -36,11 +36,19 @@ def _normalisation(record: dict) -> str:
     return record.get("normalisation") or _placement(record).get("normalisation") or "global"
 
 
+def all_emotions(record: dict) -> bool:
+    """Whether a run was scored on every emotion of its corpus (a run on a subset, such as the six
+    emotions RAVDESS shares with CREMA-D, has another chance level and is not compared with them)."""
+    labels = record.get("labels")
+    return labels is None or len(labels) == len(CORPUS_EMOTIONS[record["corpus"]])
+
+
 def headline(records: list[dict]) -> list[dict]:
-    """One row per corpus with actor-disjoint runs (see the module docstring)."""
+    """One row per corpus with actor-disjoint runs (see the module docstring) on all its emotions."""
     rows = []
     for corpus in CORPUS_EMOTIONS:
-        actor = [r for r in records if r["corpus"] == corpus and r.get("protocol") == "actor" and r.get("ua") is not None]
+        actor = [r for r in records if r["corpus"] == corpus and r.get("protocol") == "actor" and r.get("ua") is not None
+                 and all_emotions(r)]
         if not actor:
             continue
         best = max(actor, key=lambda r: r["ua"])
@@ -88,7 +96,7 @@ def stated(records: list[dict], reports_dir) -> list[str]:
 
 #: Colours of the report's sections in :func:`chart_png`.
 SECTION_COLOURS = {"exploration": "grey", "reproduction": "tab:orange", "wader": "tab:purple", "beyond": "tab:blue",
-                   "cross-corpus": "tab:green"}
+                   "cross-corpus": "tab:green", "generalisation": "tab:brown"}
 
 
 def chart_png(records: list[dict]) -> bytes | None:
@@ -99,7 +107,8 @@ def chart_png(records: list[dict]) -> bytes | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [r for r in records if r.get("protocol") in ("actor", "cross-corpus") and r.get("ua") is not None]
+    runs = [r for r in records if r.get("protocol") in ("actor", "cross-corpus") and r.get("ua") is not None
+            and (r.get("protocol") == "cross-corpus" or all_emotions(r))]
     if not runs:
         return None
     corpora = [c for c in CORPUS_EMOTIONS if any(r["corpus"] == c for r in runs)]
@@ -117,7 +126,8 @@ def chart_png(records: list[dict]) -> bytes | None:
         if human is not None:
             ax.axvline(100 * human, color="tab:red", ls="--", lw=1, label="human listeners")
         ax.set_xlabel("UA % (± std over folds or repeats)")
-        ax.set_title(f"{corpus}: orange reproduction, blue beyond, purple WaDER, green cross-corpus", fontsize=8)
+        ax.set_title(f"{corpus}: orange reproduction, blue beyond, purple WaDER, green cross-corpus, brown generalisation",
+                     fontsize=8)
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     buf = io.BytesIO()

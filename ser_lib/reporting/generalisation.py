@@ -103,6 +103,7 @@ def record_extra(results: dict, cross: dict, enrolment: list[dict], *, headline:
 
     head = results[headline]
     return {"normalisation": "global", "other_corpus": other_corpus, "headline_recipe": headline,
+            "chance": {"ua": 1 / len(labels)},
             "headline_label": check_recipe(headline).label, "labels": list(labels),
             "recipes": recipe_rows(results, headline=headline), "robustness": robustness_rows(results),
             "calibration": calibration_rows(results),
