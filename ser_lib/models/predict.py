@@ -2,13 +2,15 @@
 
 Two kinds of saved model:
 
-* **The shipped default** (:data:`DEFAULT_MODEL`, committed under ``ser_lib/resources/model/``):
-  a linear model on openSMILE ComParE_2016 functionals trained on all real CREMA-D actors, stored
-  as a pickle-free bundle (:mod:`ser_lib.models.bundle`). It works on a fresh clone with no corpus.
-  By default each recording is judged alone (``global`` normalisation, what a user with one
-  recording of an unknown speaker gets); with ``same_speaker=True`` (``--same-speaker``) the
-  recordings, all of one speaker, are z-scored together first (``speaker`` normalisation, the
-  transductive setting in which the report's per-speaker figures were measured).
+* **The shipped default** (:data:`DEFAULT_MODEL`, committed under ``ser_lib/resources/model/``,
+  fitted by the experiment ``ship-generalise``, :mod:`ser_lib.models.ship`): a linear SVM on
+  openSMILE ComParE_2016 functionals trained on every actor of CREMA-D and RAVDESS (six shared
+  emotions, with simulated recording conditions), stored as a pickle-free bundle
+  (:mod:`ser_lib.models.bundle`) with calibrated probabilities. It works on a fresh clone with no
+  corpus. By default each recording is judged alone (``global``); with ``neutral=[...]``
+  (``--neutral``) the mean features of 3 or more neutral recordings of the speaker are subtracted
+  first (``neutral``); with ``same_speaker=True`` (``--same-speaker``) the recordings, all of one
+  speaker and covering the emotions about evenly, are z-scored together first (``speaker``).
 * **A Keras model** saved by an experiment with ``save_model``: ``<name>.keras`` plus a
   ``<name>.json`` sidecar (corpus, labels, feature set and settings, window length, scores, and
   the data it was trained on). A clip longer than its window (80080 samples = 5.005 s) is scored
@@ -27,7 +29,7 @@ whose features do not vary, is refused with the reason.
 
 Command line::
 
-    python -m ser_lib predict AUDIO [AUDIO ...] [--model PATH] [--same-speaker] [--json]
+    python -m ser_lib predict AUDIO [AUDIO ...] [--model PATH] [--same-speaker | --neutral REF ...] [--json]
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from ser_lib.config import EMOTION_NAMES
 from ser_lib.models.predict_keras import model_inputs, predict_keras, save_model, windows  # noqa: F401 (re-exported)
 
 #: The shipped default model (a pickle-free linear bundle, see :mod:`ser_lib.models.bundle`).
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "resources" / "model" / "crema-d-compare.json"
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "resources" / "model" / "crema-d-ravdess-compare.json"
 
 SYNTHETIC_WARNING = ("WARNING: this model was trained on the SYNTHETIC demo corpus; its emotions mean "
                      "nothing for real speech")
