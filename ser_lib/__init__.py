@@ -35,8 +35,11 @@ by the pipeline (params YAML → papermill → run record → HTML). Every modul
   - :mod:`ser_lib.models.linear`  openSMILE + linear models
   - :mod:`ser_lib.models.fusion`  late fusion chosen on validation actors
   - :mod:`ser_lib.models.crosscorpus`  training on one corpus, testing on the other
+  - :mod:`ser_lib.models.generalise`  joint training on both corpora, simulated conditions, enrolment, cross-corpus
+  - :mod:`ser_lib.models.ship`  refitting and signing the shipped model (choices on validation actors)
   - :mod:`ser_lib.models.bundle`  the pickle-free model bundle
   - :mod:`ser_lib.models.predict`  ``python -m ser_lib predict``
+  - :mod:`ser_lib.models.predict_keras`  the Keras side of predict (CRNN and fused bundles)
   - :mod:`ser_lib.models.tf_logging`  quiet TensorFlow start-up
 - :mod:`ser_lib.evaluation`  Scores and their breakdowns.
   - :mod:`ser_lib.evaluation.calibration`  calibrated probabilities, ECE, reliability, the uncertainty threshold
@@ -53,6 +56,7 @@ by the pipeline (params YAML → papermill → run record → HTML). Every modul
   - :mod:`ser_lib.reporting.frontpage`  reports/index.html
   - :mod:`ser_lib.reporting.recordpage`  one page per record
   - :mod:`ser_lib.reporting.wader_account`  why WaDER is not at 74 %
+  - :mod:`ser_lib.reporting.generalisation`  the ablation, robustness, cross-corpus, enrolment and calibration tables
 - :mod:`ser_lib.pipeline`  The report pipeline: params YAML → papermill → run record → HTML → index.
   - :mod:`ser_lib.pipeline.experiments`  params files, the parameters of a run, fingerprints
   - :mod:`ser_lib.pipeline.execute`  one notebook run, its HTML page and its run record

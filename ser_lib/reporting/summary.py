@@ -60,7 +60,8 @@ def ablation_table(records: list[dict]) -> pd.DataFrame:
     rows = []
     best_cnn = {}
     for r in records:
-        if r.get("protocol") == "actor" and r.get("ua") is not None and "ablation" not in r:
+        if (r.get("protocol") == "actor" and r.get("ua") is not None and "ablation" not in r
+                and (r.get("report") or {}).get("section") != "generalisation"):  # later work, not "earlier"
             c = r["corpus"]
             if c not in best_cnn or r["ua"] > best_cnn[c]["ua"]:
                 best_cnn[c] = r
