@@ -91,3 +91,37 @@ def test_fold_curves_draws_every_fold_and_seed():
                          r.y_true, r.y_pred, r.proba, 2, 2, 0.0)
     fig = plots.fold_curves([keras_like], panels=plots.KERAS_PANELS)
     assert len(fig.axes) == 2 and all(len(ax.lines) == 2 for ax in fig.axes)
+
+
+def test_joint_training_adds_the_other_corpus_to_training_only():
+    from ser_lib.models import crnn
+
+    rng = np.random.default_rng(0)
+    own = (rng.standard_normal((6, 5, 3)).astype(np.float16), np.array([5, 4, 5, 3, 5, 2]), np.array(list("aabbcc")))
+    other = (rng.standard_normal((4, 8, 3)).astype(np.float16), np.array([8, 7, 6, 8]), np.array(list("abca")))
+    mel, n_frames, y = crnn.stack_corpora(own, other)
+    assert mel.shape == (10, 8, 3)
+    assert np.array_equal(mel[:6, :5], own[0]) and not mel[:6, 5:].any()  # own rows unchanged, padded with zeros
+    assert np.array_equal(mel[6:], other[0])
+    assert list(n_frames) == [5, 4, 5, 3, 5, 2, 8, 7, 6, 8] and "".join(y) == "aabbccabca"
+
+    split = Split(0, np.array([0, 1, 2]), np.array([3]), np.array([4, 5]))
+    joint = crnn.with_training_rows(split, 6 + np.arange(4))
+    assert list(joint.train) == [0, 1, 2, 6, 7, 8, 9]
+    assert joint.val is split.val and joint.test is split.test  # choices and scores stay within the corpus
+    with pytest.raises(ValueError, match="overlap"):
+        crnn.with_training_rows(split, [4])
+    with pytest.raises(ValueError, match="mel bands"):
+        crnn.stack_corpora(own, (np.zeros((1, 5, 4)), [5], ["a"]))
+
+
+def test_ablation_row_carries_the_scores_and_refuses_missing_ones():
+    from ser_lib.models import training
+
+    summary = {"ua": 0.5, "ua_std": 0.1, "wa": 0.6, "wa_std": 0.05, "macro_f1": 0.4, "macro_f1_std": 0.02, "folds": []}
+    row = training.ablation_row(summary, feature_set="log-mel", classifier="crnn", normalisation="global", fit_s=3.0)
+    assert row == {"feature_set": "log-mel", "classifier": "crnn", "normalisation": "global", "ua": 0.5, "ua_std": 0.1,
+                   "wa": 0.6, "wa_std": 0.05, "macro_f1": 0.4, "macro_f1_std": 0.02, "fit_s": 3.0}
+    with pytest.raises(KeyError, match="macro_f1_std"):
+        training.ablation_row({k: v for k, v in summary.items() if k != "macro_f1_std"}, feature_set="x",
+                              classifier="y", normalisation=None)

@@ -174,6 +174,17 @@ def test_a_run_summarises_into_the_record_and_the_results_sections(tables):
     assert GR.sections([{"corpus": "c", "ua": 0.3}]) == {}
 
 
+def test_a_jointly_trained_run_is_shown_beside_its_corpus_alone():
+    scores = dict(ua=0.62, ua_std=0.03, wa=0.63, wa_std=0.03, macro_f1=0.6, macro_f1_std=0.02)
+    joint = {"corpus": "a", "experiment": "x", "joint_with": "b", "normalisation": "global", "labels": LABELS,
+             **scores, "alone": {**scores, "ua": 0.55, "ua_std": 0.05}}
+    sections = GR.sections([joint, {"corpus": "c", "ua": 0.3, "joint_with": None}])
+    title, (note, table) = next(iter(sections.items()))
+    assert list(sections) == [title] and "both corpora" in title and "alone" in note
+    assert len(table) == 1 and table.iloc[0]["gain (points)"] == pytest.approx(7.0)
+    assert table.iloc[0]["alone UA %"] == "55.0 ± 5.0" and table.iloc[0]["joint UA %"] == "62.0 ± 3.0"
+
+
 def test_the_shipped_model_chooses_on_validation_actors_and_round_trips(tables, tmp_path):
     from ser_lib.models import bundle, ship
 

@@ -139,7 +139,7 @@ def test_clean_stderr_drops_noise_and_keeps_last_progress_state():
 SMOKE = ["explore-crema-d", "explore-ravdess", "cnn1d-rolloff-actor", "cnn1d-energy-zcr-seed",
          "cnn2d-singh-fang-std-aug-seed", "wader-seed", "wader-actor", "cross-crema-d-to-ravdess",
          "smile-linear-crema-d-actor", "crnn-ravdess-speaker-actor", "cross-smile-crema-d-to-ravdess",
-         "generalise-crema-d", "ship-generalise", "summary"]
+         "generalise-crema-d", "ship-generalise", "crnn-ravdess-joint-global-actor", "summary"]
 
 
 @pytest.mark.slow
@@ -206,6 +206,9 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(tiny_root, tiny_cache,
     assert "## Generalisation: robustness to recording conditions" in results_md
     gen = json.loads((reports / "metrics" / "generalise-crema-d.json").read_text())
     assert gen["headline_recipe"] == "joint-augment" and {r["recipe"] for r in gen["recipes"]} >= {"single", "joint-augment"}
+    joint = json.loads((reports / "metrics" / "crnn-ravdess-joint-global-actor.json").read_text())
+    assert joint["joint_with"] == "crema-d" and len(joint["labels"]) == 6 and joint["alone"]["ua"] is not None
+    assert [a["classifier"] for a in joint["ablation"]] == ["crnn (ravdess alone)", "crnn + crema-d in training"]
     ship_rec = json.loads((reports / "metrics" / "ship-generalise.json").read_text())
     assert ship_rec["shipped"] is False and ship_rec["bundle_same_answer"] >= 0.99  # built, checked, never shipped
     assert set(ship_rec["expected"]) == {"crema-d"} and (reports / "models" / ship_rec["bundle"]).is_file()
@@ -290,6 +293,8 @@ def test_model_settings_are_checked_when_the_params_load(fake_project):
     with pytest.raises(pipeline.ParamsError, match=r"demo.settings: unknown settings \['frames'\]"):
         pipeline.load_experiment(write_params(fake_project, "c", notebook="wader_actor",
                                               demo={"settings": {"frames": 2}}), nbdir)
+    with pytest.raises(pipeline.ParamsError, match=r"alone_settings: unknown settings \['epoch'\]"):
+        pipeline.load_experiment(write_params(fake_project, "e", notebook="crnn", alone_settings={"epoch": 3}), nbdir)
     ok = pipeline.load_experiment(write_params(fake_project, "d", notebook="crnn",
                                                settings={"epochs": 30, "learning_rate": 1, "channels": [4, 8, 8]}), nbdir)
     assert ok.params["settings"]["epochs"] == 30

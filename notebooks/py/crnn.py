@@ -10,6 +10,11 @@
 # Optionally the CRNN is **fused** with the openSMILE linear model: in every fold the linear model is
 # fitted on the training actors only (hyperparameters by inner actor-disjoint CV), and the fusion
 # weight is chosen on the validation actors; the test actors are never used for any choice.
+#
+# Optionally the CRNN is trained **jointly** with a second corpus (`joint_with`): on the six emotions
+# both share (RAVDESS's calm and surprised are left out), every clip of the other corpus is added to
+# each fold's training clips, while validation and test actors stay within this corpus; the same folds
+# and seeds are also trained on this corpus alone, so the table says what the other corpus adds.
 
 # %% tags=["parameters"]
 experiment = "crnn-crema-d-speaker-actor"
@@ -22,6 +27,8 @@ seed = 0                           # fold k uses seed + k
 settings = {}                      # overrides of ser_lib.models.crnn.DEFAULTS (crop, epochs, patience, ...)
 fusion = None                      # e.g. {"feature_set": "ComParE_2016", "classifier": "svm", "grid": {...}}
 n_inner = 3                        # inner folds of the fused linear model's choices
+joint_with = None                  # another corpus: all its clips join every fold's training (six shared emotions)
+alone_settings = {}                # with joint_with: overrides of `settings` for the corpus-alone comparison
 reference = {}
 reference_note = ""
 n_jobs = -1
@@ -39,7 +46,7 @@ from IPython.display import Markdown, display
 from ser_lib.data import protocols
 from ser_lib.evaluation import breakdown
 from ser_lib.features import melspec
-from ser_lib.models import crnn, training
+from ser_lib.models import crnn, crosscorpus, training
 from ser_lib.reporting import notebook, plots
 from ser_lib.data import corpus as corpora
 
@@ -47,6 +54,8 @@ run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol,
                                    cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
 reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never replaces real results
 crnn_settings = {**crnn.DEFAULTS, **settings}
+if joint_with and fusion:
+    raise ValueError("joint_with and fusion together are not supported: run them as two experiments")
 
 # %% [markdown]
 # ## Features
@@ -55,6 +64,8 @@ crnn_settings = {**crnn.DEFAULTS, **settings}
 
 # %%
 clips, _ = corpora.corpus_table(corpus, root)
+if joint_with:
+    clips, labels = crosscorpus.shared_clips(clips), list(crosscorpus.SHARED_EMOTIONS)
 mel, n_frames, kept, skipped = melspec.extract(clips, cache=cache_dir, n_jobs=n_jobs)
 y = kept["emotion"].to_numpy()
 display(Markdown(f"{len(kept)} clips, {len(skipped)} skipped; frames per clip {n_frames.min()}–{n_frames.max()} "
@@ -65,6 +76,24 @@ skipped if len(skipped) else None
 splits = protocols.make_splits(protocol, kept, n_folds=n_folds)
 protocols.describe(splits, kept)
 
+# %% [markdown]
+# With `joint_with`: the other corpus's clips (six shared emotions) are appended after this corpus's
+# and added to every fold's training rows; normalisation statistics (global: the fold's training
+# clips; speaker: each actor's own clips) then cover both corpora.
+
+# %%
+train_splits, groups = splits, kept["actor"].to_numpy()
+if joint_with:
+    other_root, _ = corpora.resolve_corpus(joint_with, data_root_dir=data_root, cache=cache_dir, demo_size=demo_size)
+    other, _ = corpora.corpus_table(joint_with, other_root)
+    o_mel, o_frames, o_kept, o_skipped = melspec.extract(crosscorpus.shared_clips(other), cache=cache_dir, n_jobs=n_jobs)
+    joint = crnn.stack_corpora((mel, n_frames, y), (o_mel, o_frames, o_kept["emotion"].to_numpy()))
+    train_splits = [crnn.with_training_rows(s, len(kept) + np.arange(len(o_kept))) for s in splits]
+    groups = np.concatenate([corpus + ":" + kept["actor"].astype(str), joint_with + ":" + o_kept["actor"].astype(str)])
+    skipped = pd.concat([skipped, o_skipped.assign(corpus=joint_with)], ignore_index=True)
+    display(Markdown(f"Joint training: {len(o_kept)} {joint_with} clips ({o_kept['actor'].nunique()} actors) added "
+                     f"to every fold's {np.mean([len(s.train) for s in splits]):.0f} training clips."))
+
 # %%
 crnn.build_crnn(crnn_settings["crop"], mel.shape[2], len(labels), channels=crnn_settings["channels"],
                 gru=crnn_settings["gru"]).summary()
@@ -74,14 +103,17 @@ crnn.build_crnn(crnn_settings["crop"], mel.shape[2], len(labels), channels=crnn_
 # One model per fold, from scratch. Under `global` each fold's band statistics come from its training clips only.
 
 # %%
-results = []
-speaker_mel = melspec.normalise(mel, n_frames, kept["actor"].to_numpy()) if normalisation == "speaker" else None
-for split in splits:
-    inputs = speaker_mel if speaker_mel is not None else melspec.normalise(mel, n_frames, None, fit_rows=split.train)
-    result, _ = crnn.train_fold(inputs, n_frames, y, split, labels=labels, seed=seed + split.fold,
-                                desc=f"{experiment} fold {split.fold + 1}/{len(splits)}", **settings)
-    results.append(result)
+results = crnn.train_folds(*(joint if joint_with else (mel, n_frames, y)), train_splits, labels=labels, seed=seed,
+                           groups=groups if normalisation == "speaker" else None, desc=experiment, **settings)
 summary = training.summarize(results, labels)
+alone = None
+if joint_with:  # the same folds and seeds without the other corpus
+    alone_results = crnn.train_folds(mel, n_frames, y, splits, labels=labels, seed=seed, desc=f"{experiment} alone",
+                                     groups=kept["actor"].to_numpy() if normalisation == "speaker" else None,
+                                     **{**settings, **alone_settings})
+    alone = training.summarize(alone_results, labels)
+    display(Markdown(f"UA {corpus} alone {100 * alone['ua']:.1f} ± {100 * alone['ua_std']:.1f} %, with {joint_with} in "
+                     f"training {100 * summary['ua']:.1f} ± {100 * summary['ua_std']:.1f} % (same test folds)."))
 pd.DataFrame(summary["folds"]).round(3)
 
 # %%
@@ -125,13 +157,17 @@ if fusion:
 # %%
 predictions = training.predictions_frame(results, kept, splits, labels)
 breakdown.save_predictions(predictions, reports_dir, experiment)
-ablation = [{"feature_set": "log-mel", "classifier": "crnn", "normalisation": normalisation, "ua": summary["ua"],
-             "ua_std": summary["ua_std"], "wa": summary["wa"], "wa_std": summary["wa_std"], "macro_f1": summary["macro_f1"],
-             "macro_f1_std": summary["macro_f1_std"], "fit_s": round(sum(r.train_s for r in results), 1)}]
+ablation = [training.ablation_row(summary, feature_set="log-mel", normalisation=normalisation,
+                                  classifier=f"crnn + {joint_with} in training" if joint_with else "crnn",
+                                  fit_s=round(sum(r.train_s for r in results), 1))]
+if alone:
+    ablation.insert(0, training.ablation_row(alone, feature_set="log-mel", classifier=f"crnn ({corpus} alone)",
+                                             normalisation=normalisation,
+                                             fit_s=round(sum(r.train_s for r in alone_results), 1)))
 if fused:
-    ablation.append({"feature_set": f"log-mel + {fusion['feature_set']}", "classifier": f"fusion: crnn + {fusion['classifier']}",
-                     "normalisation": normalisation, **{k: fused[k] for k in ("ua", "ua_std", "wa", "wa_std", "macro_f1", "macro_f1_std")},
-                     "fit_s": None})
+    ablation.append(training.ablation_row(fused, feature_set=f"log-mel + {fusion['feature_set']}",
+                                          classifier=f"fusion: crnn + {fusion['classifier']}", normalisation=normalisation))
 record = notebook.finish(run, summary, reference=reference, folds=summary["folds"], normalisation=normalisation,
                          reference_note=reference_note, crnn_settings=crnn_settings, fusion=fused, ablation=ablation,
-                         n_clips=len(kept), n_skipped=len(skipped))
+                         n_clips=len(kept), n_skipped=len(skipped), joint_with=joint_with,
+                         alone={k: alone[k] for k in training.ROW_SCORES} if alone else None)

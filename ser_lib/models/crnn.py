@@ -121,3 +121,60 @@ def train_fold(mel: np.ndarray, n_frames: np.ndarray, y, split: Split, *, labels
                             keep_val_proba=True, epochs=s["epochs"], patience=s["patience"],
                             batch_size=s["batch_size"], augment=augment, desc=desc)
     return result, model
+
+
+def train_folds(mel: np.ndarray, n_frames: np.ndarray, y, splits, *, labels, seed: int = 0, groups=None,
+                desc: str = "", **settings) -> list:
+    """Every fold of one CRNN experiment (:func:`train_fold`), fold ``k`` seeded ``seed + k``.
+
+    ``groups`` given (actors): the log-mel is z-scored per group once (``speaker`` normalisation);
+    ``None``: per fold, with that fold's training clips (``global``). Returns the fold results.
+    """
+    from ser_lib.features import melspec
+
+    by_group = None if groups is None else melspec.normalise(mel, n_frames, groups)
+    results = []
+    for split in splits:
+        inputs = by_group if by_group is not None else melspec.normalise(mel, n_frames, None, fit_rows=split.train)
+        result, _ = train_fold(inputs, n_frames, y, split, labels=labels, seed=seed + split.fold,
+                               desc=f"{desc} fold {split.fold + 1}/{len(splits)}", **settings)
+        results.append(result)
+    return results
+
+
+def stack_corpora(*parts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Several corpora's log-mel in one array, for training on them jointly.
+
+    Parameters
+    ----------
+    *parts : tuple (mel, n_frames, y)
+        Each corpus's :func:`ser_lib.features.melspec.extract` output and labels, in order: the
+        first corpus keeps rows ``0 .. n-1``, so folds made on its own table index it unchanged.
+
+    Returns
+    -------
+    mel : ndarray (clips, max frames, bands), padded with zeros to the longest corpus
+    n_frames, y : ndarray
+    """
+    if not parts:
+        raise ValueError("stack_corpora needs at least one corpus")
+    bands = {p[0].shape[2] for p in parts}
+    if len(bands) != 1:
+        raise ValueError(f"the corpora have different numbers of mel bands {sorted(bands)}")
+    longest = max(p[0].shape[1] for p in parts)
+    mel = np.zeros((sum(len(p[0]) for p in parts), longest, bands.pop()), dtype=parts[0][0].dtype)
+    at = 0
+    for m, _, _ in parts:
+        mel[at: at + len(m), : m.shape[1]] = m
+        at += len(m)
+    return mel, np.concatenate([np.asarray(p[1]) for p in parts]), np.concatenate([np.asarray(p[2]) for p in parts])
+
+
+def with_training_rows(split: Split, rows) -> Split:
+    """``split`` with ``rows`` (e.g. every clip of another corpus) added to its training clips only;
+    its validation and test clips, and so every choice and score, stay within the corpus."""
+    rows = np.asarray(rows, dtype=int)
+    if np.isin(rows, np.concatenate([split.val, split.test])).any():
+        raise ValueError("added training rows overlap the fold's validation or test clips")
+    return Split(split.fold, np.concatenate([np.asarray(split.train, dtype=int), rows]), split.val, split.test)
+

@@ -214,6 +214,21 @@ def _summarize_seeds(runs: dict, labels) -> dict:
     return out
 
 
+#: The headline scores a comparison row carries (mean and std over folds).
+ROW_SCORES = ("ua", "ua_std", "wa", "wa_std", "macro_f1", "macro_f1_std")
+
+
+def ablation_row(summary: dict, *, feature_set: str, classifier: str, normalisation: str | None,
+                 fit_s: float | None = None) -> dict:
+    """One row of a record's ``ablation`` table (what the report's "beyond the originals" reads)
+    from a :func:`summarize` result or any dict with the :data:`ROW_SCORES` keys."""
+    missing = [k for k in ROW_SCORES if k not in summary]
+    if missing:
+        raise KeyError(f"an ablation row needs the scores {missing}")
+    return {"feature_set": feature_set, "classifier": classifier, "normalisation": normalisation,
+            **{k: summary[k] for k in ROW_SCORES}, "fit_s": fit_s}
+
+
 def predictions_frame(results: list[FoldResult], clips: pd.DataFrame, splits: list[Split], labels) -> pd.DataFrame:
     """Per-clip test predictions of every fold, with the clip's metadata (for breakdowns by sex,
     intensity or human vote): ``clip``, ``fold``, ``true``, ``pred``, ``p_<label>`` and the

@@ -129,7 +129,8 @@ def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Exper
     if bad:
         raise ParamsError(f"{params_path}: 'demo' may only set parameters of notebook {nb.name} "
                           f"other than {list(REQUIRED)}; refused: {bad}")
-    for where, block in (("settings", params.get("settings")), ("demo.settings", demo.get("settings"))):
+    for where, block in ((key, scope.get(k)) for k in ("settings", "alone_settings")
+                         for key, scope in ((k, params), (f"demo.{k}", demo))):
         check_model_settings(nb.stem, block, where=f"{params_path}: {where}")
     return Experiment(params_path.stem, params_path, nb, params)
 
