@@ -98,8 +98,8 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
     if synthetic is None:
         synthetic = not _has_real_data(exp.params["corpus"], data_root_dir)
     params = experiment_parameters(exp, synthetic=synthetic, overrides=overrides)
-    params.update(data_root=str(data_root_dir), cache_dir=str(cache), reports_dir=str(reports_dir),
-                  demo_size=demo_size)
+    params["context"] = dict(data_root=str(data_root_dir), cache_dir=str(cache), reports_dir=str(reports_dir),
+                             demo_size=demo_size)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         from ser_lib.reporting.report import output_dir, results_path
