@@ -316,3 +316,17 @@ def test_run_context_is_one_typed_parameter(tmp_path):
     for nb in sorted((PROJECT / "notebooks").glob("*.ipynb")):
         names = pipeline.notebook_parameters(nb)
         assert "context" in names and not set(names) & {"data_root", "cache_dir", "reports_dir", "demo_size", "n_jobs"}, nb.name
+
+
+def test_compare_lists_every_changed_figure_and_ignores_timings():
+    from ser_lib.pipeline.compare import differences, figures
+
+    old = {"experiment": "x", "wall_s": 10.0, "ua": 0.5, "wa": 0.6, "folds": [{"fold": 0, "ua": 0.5, "train_s": 3.0}],
+           "confusion": [[1, 0], [0, 1]], "macro_f1": float("nan")}
+    same = {**old, "wall_s": 99.0, "folds": [{"fold": 0, "ua": 0.5, "train_s": 7.5}], "effective_params": {"a": 1}}
+    assert differences(figures(old), figures(same)) == []
+    changed = {**old, "ua": 0.5000001, "confusion": [[1, 0], [1, 0]], "folds": []}
+    found = differences(figures(old), figures(changed))
+    assert found == [".confusion[1][0]: base 0, here 1", ".confusion[1][1]: base 1, here 0",
+                     ".folds: 1 items in base, 0 here", ".ua: base 0.5, here 0.5000001"]
+    assert differences(figures(old), figures({k: v for k, v in old.items() if k != "wa"})) == [".wa: only in base"]
