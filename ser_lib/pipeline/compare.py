@@ -77,7 +77,7 @@ def run_demo(tree: Path, names: list[str], *, work: Path, tag: str, demo_size: s
     if done.returncode != 0:
         raise RuntimeError(f"demo run of {tree} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     demo = work / tag / "demo" / "metrics"
-    return demo if demo.is_dir() else work / tag / "metrics"  # before 2026-11-28 a demo wrote into reports/
+    return demo if demo.is_dir() else work / tag / "metrics"  # before 9b15a3b a demo wrote into reports/
 
 
 def compare(base: str, names: list[str], *, project: Path | None = None, work: Path | None = None,
