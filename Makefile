@@ -20,7 +20,7 @@ export DATA_ROOT
 export TF_CPP_MIN_LOG_LEVEL = 3
 export PYTHONHASHSEED = 0
 
-.PHONY: help setup report pages demo test bench bench-demo lab data clean list sync
+.PHONY: help setup report pages demo test bench bench-demo compare lab data clean list sync
 
 help:
 	@echo "make report   build reports/index.html (DATA_ROOT=... for the real corpora; without: committed results + demo)"
@@ -29,6 +29,7 @@ help:
 	@echo "make test     run the tests"
 	@echo "make bench    feature-extraction speed and memory; training speed and the projected CREMA-D run time"
 	@echo "make bench-demo  cold demo report at JOBS=auto (judged) and JOBS=1, and the warm no-op (about 20 min)"
+	@echo "make compare  demo figures of commit BASE beside this tree's (behaviour kept by a refactoring)"
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make data     download and verify the real corpora into DATA_ROOT"
 	@echo "make list     list the experiments"
@@ -70,6 +71,13 @@ bench: setup
 
 bench-demo: setup
 	$(PY) -m ser_lib.pipeline.bench_demo
+
+# Behaviour kept across a refactoring: BASE's demo figures beside this tree's, for experiments
+# without a neural network (TensorFlow runs of a base without op determinism differ run to run).
+BASE    ?= 2c34223
+COMPARE ?= explore-crema-d smile-linear-crema-d-actor cross-smile-crema-d-to-ravdess
+compare: setup
+	$(PY) -m ser_lib.pipeline.compare --base $(BASE) --demo-size tiny $(COMPARE)
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/

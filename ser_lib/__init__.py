@@ -68,6 +68,7 @@ by the pipeline (params YAML → papermill → run record → HTML). Every modul
   - :mod:`ser_lib.pipeline.bench`  ``make bench``: feature speed and memory
   - :mod:`ser_lib.pipeline.bench_training`  ``make bench``: training speed, determinism cost, projected run time
   - :mod:`ser_lib.pipeline.bench_demo`  ``make bench-demo``: the cold demo report
+  - :mod:`ser_lib.pipeline.compare`  ``make compare``: an earlier commit's demo figures beside this tree's
 """
 
 import warnings as _warnings

@@ -82,7 +82,7 @@ def test_demo_report_and_a_notebook_run_by_hand_leave_git_status_clean(clone, tm
     os.environ.clear()
     os.environ.update(env)
     try:
-        pm.execute_notebook(str(nb), str(tmp_path / "out.ipynb"), parameters={"demo_size": "tiny"},
+        pm.execute_notebook(str(nb), str(tmp_path / "out.ipynb"), parameters={"context": {"demo_size": "tiny"}},
                             cwd=str(nb.parent), progress_bar=False)
     finally:
         os.environ.clear()

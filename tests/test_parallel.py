@@ -89,8 +89,8 @@ def test_the_pipeline_writes_the_record_with_effective_params_and_provenance(tmp
     exp = Experiment("x", tmp_path / "x.yaml", tmp_path / "nb.ipynb",
                      {"title": "T", "corpus": "crema-d", "protocol": "actor",
                       "report": record.Placement(section="beyond", family="crnn", model="x")})
-    path = write_record(exp, tmp_path / "results" / "x.json", {"epochs": 3, "seed": 0, "data_root": "/d",
-                        "reports_dir": "/r"}, synthetic=False, data_root_dir=tmp_path, demo_size="demo")
+    path = write_record(exp, tmp_path / "results" / "x.json", {"epochs": 3, "seed": 0,
+                        "context": {"data_root": "/d", "reports_dir": "/r"}}, synthetic=False, data_root_dir=tmp_path, demo_size="demo")
     rec = record.from_json(json.loads(path.read_text()))
     assert rec.effective_params == {"epochs": 3, "seed": 0} and not set(INJECTED) & set(rec.effective_params)
     assert rec.results["ua"] == 0.25 and rec.report.family == "crnn" and rec.title == "T"

@@ -70,6 +70,8 @@ def test_params_errors(fake_project):
         pipeline.load_experiment(write_params(fake_project, "a", colour=1), nbdir)
     with pytest.raises(pipeline.ParamsError, match="set by the pipeline"):
         pipeline.load_experiment(write_params(fake_project, "b", data_root="/x"), nbdir)
+    with pytest.raises(pipeline.ParamsError, match="set by the pipeline"):  # a key of the run's context
+        pipeline.load_experiment(write_params(fake_project, "b", n_jobs=2), nbdir)
     p = write_params(fake_project, "c")
     p.rename(fake_project / "params" / "other.yaml")
     with pytest.raises(pipeline.ParamsError, match="must equal the file name"):
@@ -91,11 +93,11 @@ def test_demo_block_is_validated_and_applies_to_synthetic_runs_only(fake_project
                         ({"data_root": "/x"}, "refused"), ("small", "must be a mapping")):
         with pytest.raises(pipeline.ParamsError, match=match):
             pipeline.load_experiment(write_params(fake_project, "a", demo=demo), nbdir)
-    exp = pipeline.load_experiment(write_params(fake_project, "a", n_audio=5, demo={"n_audio": 1, "n_jobs": 2}), nbdir)
+    exp = pipeline.load_experiment(write_params(fake_project, "a", n_audio=5, demo={"n_audio": 1, "example_seed": 2}), nbdir)
     real = pipeline.experiment_parameters(exp, synthetic=False)
-    assert real["n_audio"] == 5 and "n_jobs" not in real and "demo" not in real and "notebook" not in real
+    assert real["n_audio"] == 5 and "example_seed" not in real and "demo" not in real and "notebook" not in real
     demo = pipeline.experiment_parameters(exp, synthetic=True)
-    assert demo["n_audio"] == 1 and demo["n_jobs"] == 2
+    assert demo["n_audio"] == 1 and demo["example_seed"] == 2
     cli = pipeline.experiment_parameters(exp, synthetic=True, overrides={"n_audio": 7, "epochs": 3})
     assert cli["n_audio"] == 7 and "epochs" not in cli  # --set wins; unknown names are ignored
 
@@ -298,3 +300,33 @@ def test_model_settings_are_checked_when_the_params_load(fake_project):
     ok = pipeline.load_experiment(write_params(fake_project, "d", notebook="crnn",
                                                settings={"epochs": 30, "learning_rate": 1, "channels": [4, 8, 8]}), nbdir)
     assert ok.params["settings"]["epochs"] == 30
+
+
+def test_run_context_is_one_typed_parameter(tmp_path):
+    """Every notebook gets where to read and write as one ``context`` mapping: unknown keys are refused,
+    a notebook has no parameter of its own for them, and a demo run writes under reports/demo/."""
+    from ser_lib.reporting.notebook import Context
+
+    ctx = Context.of({"reports_dir": str(tmp_path), "demo_size": "tiny"})
+    assert ctx == Context.of(ctx) and ctx.n_jobs == -1 and ctx.data_root is None
+    with pytest.raises(ValueError, match="unknown context keys \\['colour'\\]"):
+        Context.of({"colour": 1})
+    with pytest.raises(Exception):  # frozen
+        ctx.demo_size = "demo"
+    for nb in sorted((PROJECT / "notebooks").glob("*.ipynb")):
+        names = pipeline.notebook_parameters(nb)
+        assert "context" in names and not set(names) & {"data_root", "cache_dir", "reports_dir", "demo_size", "n_jobs"}, nb.name
+
+
+def test_compare_lists_every_changed_figure_and_ignores_timings():
+    from ser_lib.pipeline.compare import differences, figures
+
+    old = {"experiment": "x", "wall_s": 10.0, "ua": 0.5, "wa": 0.6, "folds": [{"fold": 0, "ua": 0.5, "train_s": 3.0}],
+           "confusion": [[1, 0], [0, 1]], "macro_f1": float("nan")}
+    same = {**old, "wall_s": 99.0, "folds": [{"fold": 0, "ua": 0.5, "train_s": 7.5}], "effective_params": {"a": 1}}
+    assert differences(figures(old), figures(same)) == []
+    changed = {**old, "ua": 0.5000001, "confusion": [[1, 0], [1, 0]], "folds": []}
+    found = differences(figures(old), figures(changed))
+    assert found == [".confusion[1][0]: base 0, here 1", ".confusion[1][1]: base 1, here 0",
+                     ".folds: 1 items in base, 0 here", ".ua: base 0.5, here 0.5000001"]
+    assert differences(figures(old), figures({k: v for k, v in old.items() if k != "wa"})) == [".wa: only in base"]

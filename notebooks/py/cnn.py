@@ -36,12 +36,7 @@ augment_settings = {}              # overrides of ser_lib.features.augment.DEFAU
 reference = {}                     # the original work's figures (fractions) and their source
 reference_note = ""                # what differs from the original, if anything
 save_model = None                  # a name: save the last fold's model as reports/models/<name>.keras
-n_jobs = -1                        # parallel feature extraction
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 import pandas as pd
@@ -54,9 +49,10 @@ from ser_lib.models import training
 from ser_lib.reporting import notebook, plots
 from ser_lib.models.models import build, summary_text
 
-run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
-                                   cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
-reports_dir, synthetic = run.reports_dir, run.synthetic  # reports/demo/ on synthetic data
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
+run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=ctx)
+synthetic = run.synthetic
 
 # %% [markdown]
 # ## Features
@@ -65,12 +61,10 @@ reports_dir, synthetic = run.reports_dir, run.synthetic  # reports/demo/ on synt
 
 # %%
 clips, _ = corpora.corpus_table(corpus, root)
-feats, kept, skipped = F.extract_features(clips, cache=cache_dir, n_jobs=n_jobs)
+feats, kept, skipped = F.extract_features(clips, cache=ctx.cache_dir, n_jobs=ctx.n_jobs)
 X = F.feature_set(feats, features)
 y = kept["emotion"].to_numpy()
-display(Markdown(f"{len(kept)} clips featurized, {len(skipped)} skipped; input shape per clip "
-                 f"`{X.shape[1:]}` for feature set `{'+'.join(features)}`."))
-skipped if len(skipped) else None
+notebook.show_clips(kept, skipped, f"input shape per clip `{X.shape[1:]}` for feature set `{'+'.join(features)}`.")
 
 # %% [markdown]
 # ## Protocol
@@ -137,12 +131,12 @@ if evaluate_also_on:
 from pathlib import Path
 
 predictions = training.predictions_frame(results, kept, splits, labels)
-breakdown.save_predictions(predictions, reports_dir, experiment)
+breakdown.save_predictions(predictions, run.reports_dir, experiment)
 saved = None
 if save_model:
     from ser_lib.models.predict import save_model as save
 
-    saved = save(model, Path(reports_dir) / "models" / save_model, corpus=corpus, labels=labels, features=features,
+    saved = save(model, Path(run.reports_dir) / "models" / save_model, corpus=corpus, labels=labels, features=features,
                  feature_settings=F.DEFAULTS, experiment=experiment, data="synthetic" if synthetic else "real",
                  scores={k: results[-1].scores[k] for k in ("wa", "ua", "macro_f1", "n")})
     display(Markdown(f"Saved `{saved.name}` (fold {results[-1].fold}: UA {100 * results[-1].scores['ua']:.1f} % on its "

@@ -31,12 +31,7 @@ joint_with = None                  # another corpus: all its clips join every fo
 alone_settings = {}                # with joint_with: overrides of `settings` for the corpus-alone comparison
 reference = {}
 reference_note = ""
-n_jobs = -1
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 import numpy as np
@@ -50,9 +45,9 @@ from ser_lib.models import crnn, crosscorpus, training
 from ser_lib.reporting import notebook, plots
 from ser_lib.data import corpus as corpora
 
-run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
-                                   cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
-reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never replaces real results
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
+run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=ctx)
 crnn_settings = {**crnn.DEFAULTS, **settings}
 if joint_with and fusion:
     raise ValueError("joint_with and fusion together are not supported: run them as two experiments")
@@ -66,11 +61,10 @@ if joint_with and fusion:
 clips, _ = corpora.corpus_table(corpus, root)
 if joint_with:
     clips, labels = crosscorpus.shared_clips(clips), list(crosscorpus.SHARED_EMOTIONS)
-mel, n_frames, kept, skipped = melspec.extract(clips, cache=cache_dir, n_jobs=n_jobs)
+mel, n_frames, kept, skipped = melspec.extract(clips, cache=ctx.cache_dir, n_jobs=ctx.n_jobs)
 y = kept["emotion"].to_numpy()
-display(Markdown(f"{len(kept)} clips, {len(skipped)} skipped; frames per clip {n_frames.min()}–{n_frames.max()} "
-                 f"(median {int(np.median(n_frames))}); crops of {crnn_settings['crop']} frames."))
-skipped if len(skipped) else None
+notebook.show_clips(kept, skipped, f"frames per clip {n_frames.min()}–{n_frames.max()} (median "
+                    f"{int(np.median(n_frames))}); crops of {crnn_settings['crop']} frames.")
 
 # %%
 splits = protocols.make_splits(protocol, kept, n_folds=n_folds)
@@ -84,9 +78,9 @@ protocols.describe(splits, kept)
 # %%
 train_splits, groups = splits, kept["actor"].to_numpy()
 if joint_with:
-    other_root, _ = corpora.resolve_corpus(joint_with, data_root_dir=data_root, cache=cache_dir, demo_size=demo_size)
+    other_root, _ = ctx.resolve(joint_with)
     other, _ = corpora.corpus_table(joint_with, other_root)
-    o_mel, o_frames, o_kept, o_skipped = melspec.extract(crosscorpus.shared_clips(other), cache=cache_dir, n_jobs=n_jobs)
+    o_mel, o_frames, o_kept, o_skipped = melspec.extract(crosscorpus.shared_clips(other), cache=ctx.cache_dir, n_jobs=ctx.n_jobs)
     joint = crnn.stack_corpora((mel, n_frames, y), (o_mel, o_frames, o_kept["emotion"].to_numpy()))
     train_splits = [crnn.with_training_rows(s, len(kept) + np.arange(len(o_kept))) for s in splits]
     groups = np.concatenate([corpus + ":" + kept["actor"].astype(str), joint_with + ":" + o_kept["actor"].astype(str)])
@@ -139,14 +133,14 @@ if fusion:
     from ser_lib.models import fusion as FU, linear
     from ser_lib.features.normalise import normalise as normalise_features
 
-    Xf, kept_f, _ = smile.extract_functionals(clips, feature_set=fusion["feature_set"], cache=cache_dir, n_jobs=n_jobs)
+    Xf, kept_f, _ = smile.extract_functionals(clips, feature_set=fusion["feature_set"], cache=ctx.cache_dir, n_jobs=ctx.n_jobs)
     assert list(kept_f["clip"]) == list(kept["clip"]), "the two feature families must cover the same clips"
     Xf = normalise_features(Xf, kept, normalisation)
     linear_scores = []
     for split in splits:
         scores, chosen = linear.fit_and_score(Xf, y, kept["actor"], split.train, {"val": split.val, "test": split.test},
                                               labels=labels, classifier=fusion["classifier"], grid=fusion.get("grid"),
-                                              n_inner=n_inner, n_jobs=n_jobs)
+                                              n_inner=n_inner, n_jobs=ctx.n_jobs)
         linear_scores.append({**scores, "chosen": chosen})
     table, fused = FU.fuse_folds(results, linear_scores, splits, y, labels)
     display(table.round(3))
@@ -156,7 +150,7 @@ if fusion:
 
 # %%
 predictions = training.predictions_frame(results, kept, splits, labels)
-breakdown.save_predictions(predictions, reports_dir, experiment)
+breakdown.save_predictions(predictions, run.reports_dir, experiment)
 ablation = [training.ablation_row(summary, feature_set="log-mel", normalisation=normalisation,
                                   classifier=f"crnn + {joint_with} in training" if joint_with else "crnn",
                                   fit_s=round(sum(r.train_s for r in results), 1))]

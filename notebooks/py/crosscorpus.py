@@ -27,12 +27,7 @@ normalisations = ["corpus", "none"]  # "corpus": z-score each corpus with its ow
 seed = 0
 reference = {}
 reference_note = ""
-n_jobs = -1
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 import matplotlib.pyplot as plt
@@ -45,11 +40,12 @@ from ser_lib.models import crosscorpus
 from ser_lib.reporting import notebook, plots
 from ser_lib.evaluation.metrics import format_score
 
-root_t, synthetic_t = corpora.resolve_corpus(corpus, data_root_dir=data_root, cache=cache_dir, demo_size=demo_size)
-root_s, synthetic_s = corpora.resolve_corpus(source_corpus, data_root_dir=data_root, cache=cache_dir, demo_size=demo_size)
-run, _, _ = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, reports_dir=reports_dir,
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
+root_t, synthetic_t = ctx.resolve(corpus)
+root_s, synthetic_s = ctx.resolve(source_corpus)
+run, _, _ = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=ctx,
                            synthetic=synthetic_t or synthetic_s)
-reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never replaces real results
 labels = list(crosscorpus.SHARED_EMOTIONS)
 
 # %% [markdown]
@@ -59,7 +55,7 @@ labels = list(crosscorpus.SHARED_EMOTIONS)
 tables, feats, skipped = {}, {}, []
 for name, root in ((source_corpus, root_s), (corpus, root_t)):
     clips, _ = corpora.corpus_table(name, root)
-    f, kept, bad = F.extract_features(crosscorpus.shared_clips(clips), cache=cache_dir, n_jobs=n_jobs)
+    f, kept, bad = F.extract_features(crosscorpus.shared_clips(clips), cache=ctx.cache_dir, n_jobs=ctx.n_jobs)
     tables[name], feats[name] = kept, f
     skipped.append(bad.assign(corpus=name))
 skipped = pd.concat(skipped, ignore_index=True)

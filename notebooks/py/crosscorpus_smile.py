@@ -28,12 +28,7 @@ n_inner = 3
 within_folds = 6                   # actor-disjoint folds of the target for the yardstick (0: not run)
 reference = {}
 reference_note = ""
-n_jobs = -1
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 import pandas as pd
@@ -46,17 +41,18 @@ from ser_lib.reporting import notebook
 from ser_lib.data import corpus as corpora
 from ser_lib.evaluation.metrics import format_score
 
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
 tables = {}
 for name in (source_corpus, corpus):
-    root, syn = corpora.resolve_corpus(name, data_root_dir=data_root, cache=cache_dir, demo_size=demo_size)
+    root, syn = ctx.resolve(name)
     clips, _ = corpora.corpus_table(name, root)
-    X, kept, skipped = smile.extract_functionals(clips, feature_set=feature_set, cache=cache_dir, n_jobs=n_jobs)
+    X, kept, skipped = smile.extract_functionals(clips, feature_set=feature_set, cache=ctx.cache_dir, n_jobs=ctx.n_jobs)
     shared = kept["emotion"].isin(crosscorpus.SHARED_EMOTIONS).to_numpy()
     tables[name] = (X[shared], kept[shared].reset_index(drop=True), syn)
 synthetic = tables[corpus][2] or tables[source_corpus][2]
-run, _, _ = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, reports_dir=reports_dir,
+run, _, _ = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=ctx,
                            synthetic=synthetic)
-reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never replaces real results
 labels = list(crosscorpus.SHARED_EMOTIONS)
 display(Markdown(f"Source {source_corpus}: {len(tables[source_corpus][1])} clips; target {corpus}: "
                  f"{len(tables[corpus][1])} clips; emotions {', '.join(labels)}."))
@@ -69,13 +65,13 @@ display(Markdown(f"Source {source_corpus}: {len(tables[source_corpus][1])} clips
 variants, rows = {}, []
 for norm in normalisations:
     cross = crosscorpus.cross_corpus(Xs, src, Xt, tgt, labels=labels, normalisation=norm, classifier=classifier,
-                                grid=grid or None, n_inner=n_inner, n_jobs=n_jobs)
+                                grid=grid or None, n_inner=n_inner, n_jobs=ctx.n_jobs)
     within = None
     if within_folds and norm != "corpus":  # within one corpus, corpus normalisation is the global one
         splits = protocols.make_splits("actor", tgt, n_folds=within_folds)
         t, _ = linear.run_configs({feature_set: Xt}, tgt, splits, labels=labels, configs=[(feature_set, classifier)],
                                   normalisation=norm, grids={feature_set: grid} if grid else None, n_inner=n_inner,
-                                  n_jobs=n_jobs, progress=False)
+                                  n_jobs=ctx.n_jobs, progress=False)
         within = {k: float(t.iloc[0][k]) for k in ("ua", "ua_std", "wa", "wa_std", "macro_f1", "macro_f1_std")}
     variants[norm] = {"cross": {k: cross[k] for k in ("wa", "ua", "macro_f1", "weighted_f1", "wa_ci")}, "within": within}
     rows.append({"normalisation": norm, "cross UA %": format_score(cross["ua"]), "cross WA %": format_score(cross["wa"], ci=cross["wa_ci"]),

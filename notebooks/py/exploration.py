@@ -15,12 +15,7 @@ protocol = "human"              # what the headline numbers measure
 play_audio = False              # embed audio players (never commit HTML made with this on)
 n_audio = 3                     # how many players when play_audio is on
 example_seed = 0                # which clip illustrates each emotion
-n_jobs = -1                     # parallel workers for the clip audit
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 import warnings
@@ -34,11 +29,11 @@ from ser_lib.evaluation import explore
 from ser_lib.reporting import notebook, plots
 from ser_lib.config import DEFAULT_SR
 
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
 warnings.simplefilter("ignore", audio.BadClipWarning)  # they are listed in a table below
-run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
-                                   cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
+run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=ctx)
 synthetic = run.synthetic
-reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never replaces real results
 emotions = labels
 
 # %% [markdown]
@@ -49,7 +44,7 @@ emotions = labels
 
 # %%
 clips, bad_names = corpora.corpus_table(corpus, root)
-audited = audio.audit_clips(clips, sr=DEFAULT_SR, cache=cache_dir, n_jobs=n_jobs)
+audited = audio.audit_clips(clips, sr=DEFAULT_SR, cache=ctx.cache_dir, n_jobs=ctx.n_jobs)
 problems = audio.problem_list(audited, bad_names)
 ok = explore.usable(audited)
 display(Markdown(f"**{len(ok)} clips loaded** from `{root}`; {len(problems[problems.action == 'skipped'])} "

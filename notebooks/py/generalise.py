@@ -41,12 +41,7 @@ enrolment_ks = [3, 5]
 c_grid = [0.0001, 0.0003, 0.001]
 reference = {}
 reference_note = ""
-n_jobs = -1
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 import pandas as pd
@@ -60,13 +55,14 @@ from ser_lib.models import generalise as G
 from ser_lib.reporting import generalisation as GR
 from ser_lib.reporting import notebook
 
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
 labels = list(crosscorpus.SHARED_EMOTIONS)
-bank, synthetic = G.load_bank([corpus, other_corpus], feature_set=feature_set, data_root=data_root, cache=cache_dir,
-                              demo_size=demo_size, n_jobs=n_jobs)
+bank, synthetic = G.load_bank([corpus, other_corpus], feature_set=feature_set, data_root=ctx.data_root, cache=ctx.cache_dir,
+                              demo_size=ctx.demo_size, n_jobs=ctx.n_jobs)
 tables = bank.tables
-run, _, _ = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, reports_dir=reports_dir,
+run, _, _ = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=ctx,
                            synthetic=synthetic)
-reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never replaces real results
 splits = protocols.make_splits("actor", tables[corpus], n_folds=n_folds)
 robust_rows = pd.Index(tables[corpus]["clip"]).get_indexer(C.subset(tables[corpus], robust_fraction)["clip"])
 display(Markdown(f"Target {corpus}: {len(tables[corpus])} clips of {tables[corpus]['actor'].nunique()} actors, "

@@ -31,12 +31,7 @@ n_folds = 5
 reference = {}                     # figures to show beside ours (fractions) with their source
 reference_note = ""
 ship_model = None                  # a name: fit the headline on ALL actors (both normalisations) and ship it (real data only)
-n_jobs = -1
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 import pandas as pd
@@ -49,10 +44,10 @@ from ser_lib.models import linear, training
 from ser_lib.reporting import notebook
 from ser_lib.data import corpus as corpora
 
-run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
-                                   cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
+run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=ctx)
 synthetic = run.synthetic
-reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never replaces real results
 
 # %% [markdown]
 # ## Features
@@ -63,7 +58,7 @@ reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never r
 clips, _ = corpora.corpus_table(corpus, root)
 features, extraction = {}, []
 for name in feature_sets:
-    X, kept, skipped = smile.extract_functionals(clips, feature_set=name, cache=cache_dir, n_jobs=n_jobs)
+    X, kept, skipped = smile.extract_functionals(clips, feature_set=name, cache=ctx.cache_dir, n_jobs=ctx.n_jobs)
     features[name] = X
     extraction.append({"feature set": name, "features": X.shape[1], "clips": len(kept), "skipped": len(skipped)})
 display(pd.DataFrame(extraction))
@@ -87,7 +82,7 @@ protocols.describe(splits, kept)
 tables, runs = [], {}
 for norm in normalisations:
     table, norm_runs = linear.run_configs(features, kept, splits, labels=labels, configs=configs, normalisation=norm,
-                                          grids=grids, n_inner=n_inner, n_jobs=n_jobs)
+                                          grids=grids, n_inner=n_inner, n_jobs=ctx.n_jobs)
     tables.append(table)
     runs.update({(fs, clf, norm): r for (fs, clf), r in norm_runs.items()})
 ablation = pd.concat(tables, ignore_index=True)
@@ -129,16 +124,16 @@ from ser_lib.models import bundle
 from ser_lib.models.predict import DEFAULT_MODEL
 
 predictions = training.predictions_frame(results, kept, splits, labels)
-breakdown.save_predictions(predictions, reports_dir, experiment)
+breakdown.save_predictions(predictions, run.reports_dir, experiment)
 shipped = None
 if ship_model and not synthetic:
     scores = {n: {k: v for k, v in training.summarize(runs[(key[0], key[1], n)], labels).items()
                   if k in ("wa", "ua", "macro_f1", "wa_std", "ua_std", "macro_f1_std", "n_test_clips")}
               for n in ("global", "speaker") if (key[0], key[1], n) in runs}
     scores["protocol"] = f"{n_folds} actor-disjoint folds of {corpus} ({experiment})"
-    fresh, chosen = linear.fit_bundle(features[key[0]], kept, Path(reports_dir) / "models" / ship_model,
+    fresh, chosen = linear.fit_bundle(features[key[0]], kept, Path(run.reports_dir) / "models" / ship_model,
                                       classifier=key[1], feature_set=key[0], corpus=corpus, synthetic=synthetic,
-                                      scores=scores, grid=grids.get(key[0]), n_inner=n_inner, n_jobs=n_jobs)
+                                      scores=scores, grid=grids.get(key[0]), n_inner=n_inner, n_jobs=ctx.n_jobs)
     committed = DEFAULT_MODEL.with_name(ship_model + ".json")
     shipped = {"chosen": chosen, "differs": bundle.compare(fresh, committed) if committed.is_file() else "no committed model"}
     display(Markdown(f"Model refitted on all {len(kept)} clips; chosen: `{chosen}`; against the committed one: "

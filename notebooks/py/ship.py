@@ -33,12 +33,7 @@ neutral_k = 3                       # neutral clips per actor in the `neutral` m
 val_folds = 8                       # about 1/8 of each corpus's actors are validation actors
 records = ["generalise-crema-d", "generalise-ravdess"]  # whose test figures the sidecar states
 ship_model = None                   # a name: the bundle the pipeline ships as predict's default (real data only)
-n_jobs = -1
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 from pathlib import Path
@@ -53,17 +48,18 @@ from ser_lib.models import ship
 from ser_lib.reporting import notebook
 from ser_lib.reporting.report import read_metrics
 
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
 labels = list(crosscorpus.SHARED_EMOTIONS)
-bank, synthetic = G.load_bank(corpora, feature_set=feature_set, data_root=data_root, cache=cache_dir,
-                              demo_size=demo_size, n_jobs=n_jobs)
+bank, synthetic = G.load_bank(corpora, feature_set=feature_set, data_root=ctx.data_root, cache=ctx.cache_dir,
+                              demo_size=ctx.demo_size, n_jobs=ctx.n_jobs)
 tables = bank.tables
-run, _, _ = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, reports_dir=reports_dir,
+run, _, _ = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=ctx,
                            synthetic=synthetic)
-reports_dir = run.reports_dir  # reports/demo/ on synthetic data
-found = {r["experiment"]: r for r in read_metrics(reports_dir) if r["experiment"] in records}
+found = {r["experiment"]: r for r in read_metrics(run.reports_dir) if r["experiment"] in records}
 missing = sorted(set(records) - set(found))
 if missing:
-    raise RuntimeError(f"{experiment} states the test figures of {missing}, which have no record under {reports_dir}: "
+    raise RuntimeError(f"{experiment} states the test figures of {missing}, which have no record under {run.reports_dir}: "
                        f"run them first (make report ONLY='{' '.join(missing)}')")
 display(Markdown(", ".join(f"{c}: {len(t)} clips of {t['actor'].nunique()} actors" for c, t in tables.items())
                  + f"; recipe `{recipe}` ({G.check_recipe(recipe).label})."))
@@ -97,7 +93,7 @@ pd.DataFrame([{"tested on": c, "global UA %": 100 * f["global"]["ua"],
 # ## Save, reload through the bundle, and check it gives the fitted model's probabilities
 
 # %%
-out_dir = Path(reports_dir) / "models"
+out_dir = Path(run.reports_dir) / "models"
 path = ship.save_shipped(out_dir / (ship_model or experiment), fitted, bank=bank, recipe=G.check_recipe(recipe),
                          feature_set=feature_set, sr=16000, synthetic=synthetic, neutral_k=neutral_k,
                          scores={"expected": figures, "protocol": "test figures of the same recipe in the "

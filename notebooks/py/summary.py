@@ -11,11 +11,7 @@
 # to `reports/RESULTS.md`.
 
 # %% tags=["parameters"]
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 from pathlib import Path
@@ -25,15 +21,17 @@ import pandas as pd
 from IPython.display import HTML, Image, Markdown, display
 
 from ser_lib.evaluation import breakdown
-from ser_lib.reporting import findings, report, summary
+from ser_lib.reporting import findings, notebook, report, summary
 
-built = summary.build(reports_dir)  # RESULTS.md and the chart, from every run record
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
+built = summary.build(ctx.reports_dir)  # RESULTS.md and the chart, from every run record
 table, parts = built["table"], built["parts"]
 if built["synthetic"]:
     display(HTML(f'<div style="background:#b00020;color:white;padding:12px;font-weight:bold">'
                  f'{report.SYNTHETIC_BANNER}</div>'))
 display(pd.DataFrame(built["headline"]), Markdown(findings.SELECTION_NOTE))
-chart = Path(reports_dir) / summary.CHART
+chart = Path(ctx.reports_dir) / summary.CHART
 Image(filename=str(chart)) if chart.is_file() else None
 
 # %%

@@ -48,12 +48,7 @@ seeds = [0]                    # one run per seed (weights and frame draws, the 
 log_epochs = True              # score training and evaluation frames after every classifier epoch
 reference = {}                 # the original's figures (fractions) and their source
 reference_note = ""
-n_jobs = -1
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 import matplotlib.pyplot as plt
@@ -70,10 +65,10 @@ from ser_lib.reporting import notebook, plots, wader_account
 from ser_lib.data.audio import load_clip
 from ser_lib.evaluation.metrics import format_score
 
-run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
-                                   cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
+run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=ctx)
 synthetic = run.synthetic
-reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never replaces real results
 
 # %% [markdown]
 # ## Clips and wavelet features
@@ -82,15 +77,13 @@ reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never r
 clips, bad_names = corpora.corpus_table(corpus, root)
 if protocol == "seed":
     clips = wader.seed_subset(clips, n_clips=seed_clips)
-store = wavelet.build_store(clips, cache=cache_dir, n_jobs=n_jobs, time_pool=time_pool, pool_mode=pool_mode, seed=seeds[0])
+store = wavelet.build_store(clips, cache=ctx.cache_dir, n_jobs=ctx.n_jobs, time_pool=time_pool, pool_mode=pool_mode, seed=seeds[0])
 scales, freqs = wavelet.band_scales()
 full_gib = wavelet.full_resolution_gib(store)
-display(Markdown(
-    f"{len(store.clips)} clips ({store.clips['actor'].nunique()} actors), {len(store.skipped)} skipped. "
+notebook.show_clips(store.clips, store.skipped, (
     f"{len(scales)} scales {scales.min()}…{scales.max()} ({freqs.min():.0f}–{freqs.max():.0f} Hz). "
     f"Frame layout: `{frame_layout}`. Time pooling ×{time_pool} ({pool_mode}): the cache "
     f"holds **{store.nbytes / 2**30:.2f} GiB** (float16) instead of **{full_gib:.1f} GiB** at full float32 resolution."))
-store.skipped if len(store.skipped) else None
 
 # %% [markdown]
 # ## What the features look like
@@ -143,7 +136,7 @@ settings = dict(labels=list(labels), protocol=protocol, frame_samples=frame_samp
                 ae_epochs=ae_epochs, clf_epochs=clf_epochs, ae_lr=ae_lr, clf_lr=clf_lr, optimizer=optimizer,
                 patience=patience, split_level=split_level, frame_layout=frame_layout, log_epochs=log_epochs)
 data_id = identity.data_identity(store.clips, store.settings, n_scales=store.n_scales, noise_seed=seeds[0])
-record_archive = None if synthetic else f"{reports_dir}/runs"  # real-data records are committed
+record_archive = None if synthetic else f"{run.reports_dir}/runs"  # real-data records are committed
 results, runs = [], []
 for run_seed in seeds:
     for split in folds:
@@ -151,7 +144,7 @@ for run_seed in seeds:
             lambda: wader.run_fold(store, split, seed=run_seed + split.fold, **settings,
                                    desc=f"seed {run_seed} fold {split.fold + 1}/{len(folds)}"),
             settings={**settings, "split": vars(split)}, seed=run_seed, fold=split.fold, data=data_id,
-            modules=["models.wader"], cache=cache_dir, archive=record_archive))
+            modules=["models.wader"], cache=ctx.cache_dir, archive=record_archive))
         runs.append({"seed": run_seed, "fold": split.fold, "from cache": results[-1]["from_cache"]})
         if split_level == "clip":  # the frame-level split is the leak under study
             assert not set(results[-1]["train_owners"]) & set(results[-1]["test_owners"])
@@ -224,7 +217,7 @@ pd.DataFrame(summary["clip_pooled"]["per_class"]).round(3)
 
 # %%
 predictions = wader.predictions_frame(results, store.clips, labels)
-breakdown.save_predictions(predictions, reports_dir, experiment)
+breakdown.save_predictions(predictions, run.reports_dir, experiment)
 predictions.head()
 
 # %%

@@ -30,12 +30,7 @@ max_actors = None                  # use only the first N actors (the demo budge
 max_clips_per_actor = None         # and at most N random clips of each (the demo budget), None for all
 reference = {}
 reference_note = ""
-n_jobs = -1
-# Set by the pipeline:
-data_root = None
-cache_dir = None
-reports_dir = "../reports"
-demo_size = "demo"
+context = {}                       # set by the pipeline: where to read and write (ser_lib.reporting.notebook.Context)
 
 # %%
 import numpy as np
@@ -49,10 +44,10 @@ from ser_lib.models import training, wader, wader_converged
 from ser_lib.reporting import notebook, plots
 from ser_lib.data import corpus as corpora
 
-run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, data_root=data_root,
-                                   cache_dir=cache_dir, reports_dir=reports_dir, demo_size=demo_size)
+ctx = notebook.Context.of(context)  # data root, caches and reports folder, from the pipeline
+
+run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=ctx)
 synthetic = run.synthetic
-reports_dir = run.reports_dir  # reports/demo/ on synthetic data: a demo never replaces real results
 frame_steps = max(1, int(round(frame_seconds * 16000 / time_pool)))
 wader_settings = {**wader_converged.CONVERGED, **settings, "frame_steps": frame_steps}
 
@@ -66,17 +61,15 @@ if max_actors:
 if max_clips_per_actor:
     clips = (clips.sample(frac=1.0, random_state=0).groupby("actor").head(max_clips_per_actor)
              .sort_values("path").reset_index(drop=True))
-store = wavelet.build_store(clips, cache=cache_dir, n_jobs=n_jobs, time_pool=time_pool, pool_mode="rms", seed=seeds[0])
+store = wavelet.build_store(clips, cache=ctx.cache_dir, n_jobs=ctx.n_jobs, time_pool=time_pool, pool_mode="rms", seed=seeds[0])
 clean, lengths = store.padded(log=True)
 noisy, _ = store.padded(noisy=True, log=True)
 kept = store.clips
 y = kept["emotion"].to_numpy()
-display(Markdown(
-    f"{len(kept)} clips ({kept['actor'].nunique()} actors), {len(store.skipped)} skipped; {store.n_scales} scales; "
-    f"time pooling ×{time_pool} → {16000 / time_pool:.0f} steps per second; clips of {lengths.min()}–{lengths.max()} "
+notebook.show_clips(kept, store.skipped, (
+    f"{store.n_scales} scales; time pooling ×{time_pool} → {16000 / time_pool:.0f} steps per second; clips of {lengths.min()}–{lengths.max()} "
     f"steps (median {int(np.median(lengths))}); frames of {frame_seconds} s = {frame_steps} steps. Cache "
     f"{store.nbytes / 2**30:.2f} GiB (float16)."))
-store.skipped if len(store.skipped) else None
 
 # %%
 folds = protocols.make_splits(protocol, kept, n_folds=n_folds)
@@ -124,7 +117,7 @@ notebook.show_scores(summary, labels, reference=reference, reference_note=refere
 # %%
 first = list(runs)[0]
 predictions = training.predictions_frame(runs[first], kept, folds, labels)
-breakdown.save_predictions(predictions, reports_dir, experiment)
+breakdown.save_predictions(predictions, run.reports_dir, experiment)
 ablation = [wader_converged.ablation_row(summary, encoder=wader_settings["encoder"], time_pool=time_pool, frame_seconds=frame_seconds)]
 record = notebook.finish(run, None, n_test_clips=summary["n_test_clips"],
                     scores={k: v for k, v in summary.items() if k not in ("n_test_clips", "folds", "per_seed")},

@@ -98,8 +98,8 @@ def run_experiment(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, c
     if synthetic is None:
         synthetic = not _has_real_data(exp.params["corpus"], data_root_dir)
     params = experiment_parameters(exp, synthetic=synthetic, overrides=overrides)
-    params.update(data_root=str(data_root_dir), cache_dir=str(cache), reports_dir=str(reports_dir),
-                  demo_size=demo_size)
+    params["context"] = dict(data_root=str(data_root_dir), cache_dir=str(cache), reports_dir=str(reports_dir),
+                             demo_size=demo_size)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         from ser_lib.reporting.report import output_dir, results_path
@@ -190,12 +190,16 @@ def execute(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, cache: P
     """Run one experiment with its kernel's standard error sent to ``reports/logs/<name>.log``.
 
     ``threads`` limits the BLAS/OpenMP and TensorFlow thread pools of its kernel (set when several
-    experiments share a machine). Never raises: a failure is returned with its last line and log path.
+    experiments share a machine), and gives the worker its own numba cache folder. Never raises:
+    a failure is returned with its last line and log path.
     """
     if threads:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
             os.environ[var] = str(threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+        # kernels of experiments that run at once must not write numba's cache of librosa's jitted
+        # helpers into one folder together: a race there leaves a corrupt index that segfaults
+        os.environ["NUMBA_CACHE_DIR"] = str(Path(cache) / "numba" / f"worker-{os.getpid()}")
     t0 = time.time()
     kernel_log = reports_dir / "logs" / f"{exp.name}.log"
     kernel_log.unlink(missing_ok=True)

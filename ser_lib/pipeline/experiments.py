@@ -17,8 +17,18 @@ from ser_lib.pipeline.sources import files_digest, imported_modules as _imported
 REQUIRED = ("experiment", "notebook", "title", "corpus")
 
 
-#: Parameters the pipeline injects into every notebook (a params file must not set them).
-INJECTED = ("data_root", "cache_dir", "reports_dir", "demo_size")
+#: Parameters the pipeline injects into every notebook (a params file must not set them): one
+#: ``context`` mapping, read by :class:`ser_lib.reporting.notebook.Context`.
+INJECTED = ("context",)
+
+
+def _context_keys() -> tuple[str, ...]:
+    """The keys of the injected ``context`` (refused as parameters, with a message that says so)."""
+    from dataclasses import fields
+
+    from ser_lib.reporting.notebook import Context
+
+    return tuple(f.name for f in fields(Context))
 
 
 #: Notebooks that run first and last.
@@ -101,9 +111,9 @@ def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Exper
     if not nb.is_file():
         raise ParamsError(f"{params_path}: notebook {nb} not found")
     known = notebook_parameters(nb)
-    injected = sorted(set(params) & set(INJECTED))
+    injected = sorted(set(params) & {*INJECTED, *_context_keys()})
     if injected:
-        raise ParamsError(f"{params_path}: {injected} are set by the pipeline, not by params files")
+        raise ParamsError(f"{params_path}: {injected} are set by the pipeline (the run's context), not by params files")
     unknown = sorted(set(params) - set(known) - set(PIPELINE_KEYS))
     if unknown:
         raise ParamsError(f"{params_path}: unknown parameters {unknown} for notebook {nb.name} "
@@ -125,7 +135,7 @@ def load_experiment(params_path: str | Path, notebooks_dir: str | Path) -> Exper
     demo = params.get("demo", {})
     if not isinstance(demo, dict):
         raise ParamsError(f"{params_path}: 'demo' must be a mapping of parameters, got {type(demo).__name__}")
-    bad = sorted((set(demo) - set(known)) | (set(demo) & {*INJECTED, *REQUIRED}))
+    bad = sorted((set(demo) - set(known)) | (set(demo) & {*INJECTED, *_context_keys(), *REQUIRED}))
     if bad:
         raise ParamsError(f"{params_path}: 'demo' may only set parameters of notebook {nb.name} "
                           f"other than {list(REQUIRED)}; refused: {bad}")
@@ -321,7 +331,7 @@ def parse_overrides(items: list[str], exps: list[Experiment]) -> dict:
             raise ParamsError(f"--set expects KEY=VALUE, got {item!r}")
         key, text = item.split("=", 1)
         key = key.strip()
-        if key in INJECTED or key in REQUIRED:
+        if key in INJECTED or key in _context_keys() or key in REQUIRED:
             raise ParamsError(f"--set {key}: set by the pipeline or the params file, not on the command line")
         if key not in known:
             import difflib

@@ -2,15 +2,19 @@
 
 A notebook narrates and orchestrates; these helpers keep its repeated cells to one line each:
 
+* :class:`Context` is where a run reads and writes (the pipeline's one injected parameter);
 * :func:`start` resolves the corpus (real under ``data_root``, else the synthetic demo), opens the
   :class:`ser_lib.reporting.report.Run` (whose ``reports_dir`` is ``reports/demo/`` on synthetic data) and
   shows the data banner;
+* :func:`show_clips` lists the clips a run uses and those it skipped;
 * :func:`score_table` and :func:`show_scores` show a summary (:func:`ser_lib.models.training.summarize`)
   beside the original work's figures and chance, with the pooled confusion heatmap;
 * :func:`finish` writes the run's results and shows its wall time and memory.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, fields
 
 import pandas as pd
 
@@ -20,16 +24,62 @@ from ser_lib.evaluation import metrics as M
 NOT_SCORES = ("n_test_clips", "folds", "per_seed")
 
 
-def start(experiment: str, *, corpus: str, protocol: str, title: str, data_root=None, cache_dir=None,
-          reports_dir="../reports", demo_size: str = "demo", synthetic: bool | None = None):
+@dataclass(frozen=True)
+class Context:
+    """Where a run reads and writes, set by the pipeline: the one ``context`` parameter of every
+    notebook (:data:`ser_lib.pipeline.experiments.INJECTED`).
+
+    Parameters
+    ----------
+    data_root : path, optional
+        Folder holding the real corpora (``<data_root>/<corpus>``); without it, or without the
+        corpus there, the synthetic demo corpus is used.
+    cache_dir : path, optional
+        Feature caches (default: :func:`ser_lib.config.cache_dir`).
+    reports_dir : path
+        Report folder. A run writes into :attr:`ser_lib.reporting.report.Run.reports_dir`, which is
+        ``<reports_dir>/demo/`` on synthetic data.
+    demo_size : str
+        Size of the synthetic corpus (``"demo"`` or ``"tiny"``).
+    n_jobs : int
+        Parallel workers of feature extraction (joblib: -1 is one per core). A setting of the
+        machine, not of the experiment: it is not part of any params file or run record.
+    """
+
+    data_root: str | None = None
+    cache_dir: str | None = None
+    reports_dir: str = "../reports"
+    demo_size: str = "demo"
+    n_jobs: int = -1
+
+    @classmethod
+    def of(cls, context: "Context | dict | None" = None) -> "Context":
+        """The context from a notebook's ``context`` parameter (a mapping; unknown keys refused)."""
+        if isinstance(context, cls):
+            return context
+        context = dict(context or {})
+        unknown = sorted(set(context) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown context keys {unknown}; known: {[f.name for f in fields(cls)]}")
+        return cls(**context)
+
+    def resolve(self, corpus: str):
+        """``(root, synthetic)`` of ``corpus`` (:func:`ser_lib.data.corpus.resolve_corpus`)."""
+        from ser_lib.data.corpus import resolve_corpus
+
+        return resolve_corpus(corpus, data_root_dir=self.data_root, cache=self.cache_dir, demo_size=self.demo_size)
+
+
+def start(experiment: str, *, corpus: str, protocol: str, title: str, context: Context | dict | None = None,
+          synthetic: bool | None = None):
     """Open an experiment's run.
 
     Parameters
     ----------
     experiment, corpus, protocol, title : str
         From the notebook's parameters cell.
-    data_root, cache_dir, reports_dir, demo_size
-        Set by the pipeline (see :func:`ser_lib.data.corpus.resolve_corpus`).
+    context : Context or dict, optional
+        Set by the pipeline (:class:`Context`).
     synthetic : bool, optional
         Whether the data is synthetic, when the notebook resolved its corpora itself (several
         corpora); then ``root`` is returned as ``None``.
@@ -37,6 +87,7 @@ def start(experiment: str, *, corpus: str, protocol: str, title: str, data_root=
     Returns
     -------
     run : ser_lib.reporting.report.Run
+        Its ``reports_dir`` is where the notebook writes (``reports/demo/`` on synthetic data).
     root : pathlib.Path or None
         The corpus folder.
     labels : list of str
@@ -45,14 +96,27 @@ def start(experiment: str, *, corpus: str, protocol: str, title: str, data_root=
     from IPython.display import display
 
     from ser_lib.reporting import report
-    from ser_lib.data.corpus import emotion_labels, resolve_corpus
+    from ser_lib.data.corpus import emotion_labels
 
+    ctx = Context.of(context)
     root = None
     if synthetic is None:
-        root, synthetic = resolve_corpus(corpus, data_root_dir=data_root, cache=cache_dir, demo_size=demo_size)
-    run = report.Run(experiment, corpus, protocol, synthetic=synthetic, reports_dir=reports_dir, title=title)
+        root, synthetic = ctx.resolve(corpus)
+    run = report.Run(experiment, corpus, protocol, synthetic=synthetic, reports_dir=ctx.reports_dir, title=title)
     display(run.banner())
     return run, root, emotion_labels(corpus)
+
+
+def show_clips(kept: pd.DataFrame, skipped: pd.DataFrame, detail: str = "") -> None:
+    """Show the clips a run uses and those it skipped: one line (clips, actors, skipped, then
+    ``detail``), then the table of skipped clips with their reasons, so bad input is listed in the
+    report while the run goes on."""
+    from IPython.display import Markdown, display
+
+    line = f"{len(kept)} clips ({kept['actor'].nunique()} actors), {len(skipped)} skipped"
+    display(Markdown(f"{line}; {detail}" if detail else f"{line}."))
+    if len(skipped):
+        display(skipped)
 
 
 def score_table(summary: dict, reference: dict | None = None) -> pd.DataFrame:

@@ -105,7 +105,7 @@ class Provenance:
     finished: str
     wall_s: float
     peak_rss_mb: float
-    host: dict
+    host: dict[str, str | int]  # machine and cpus
     commit: str | None = None
     data_identity: str | None = None
     committed_in: str | None = None
