@@ -243,3 +243,9 @@ def test_findings_name_the_best_ablation_configuration_and_the_one_recording_one
     assert "best speaker-independent (actor-disjoint) model is smile-x-actor" in notes[0]
     assert "log-mel + ComParE with fusion (crnn-x-actor, speaker normalisation): UA 71.0 ± 1.0 %" in notes[0]
     assert "global normalisation) the best is log-mel with crnn (crnn-y-actor): UA 61.5 ± 1.0 %" in notes[0]
+    # a run on a subset of the corpus's emotions (another chance level) is neither the best nor counted
+    subset = {**base, "corpus": "crema-d", "experiment": "crnn-z-joint", "ua": 0.90, "ua_std": 0.01,
+              "labels": ["ANG", "HAP"], "ablation": [row("log-mel", "crnn (alone)", "global", 0.95)]}
+    notes = findings.statements(summary.results_table(records + [subset]),
+                                ablation=summary.ablation_table(records + [subset]))
+    assert "model is smile-x-actor" in notes[0] and "highest of 3 runs" in notes[0] and "crnn-z-joint" not in notes[0]

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ser_lib.config import CORPORA
 from ser_lib.evaluation.metrics import format_score
+from ser_lib.reporting.findings import all_emotions
 
 
 def _cell(record: dict, key: str) -> str:
@@ -42,11 +43,11 @@ def results_table(records: list[dict]) -> pd.DataFrame:
             "frame WA %": _cell(r["frame"], "wa") if isinstance(r.get("frame"), dict) else "–",
             "original %": ref_text or "–",
             "wa_value": r["wa"], "ua_value": r["ua"], "wa_std_value": r.get("wa_std"), "ua_std_value": r.get("ua_std"),
-            "model": (r.get("report") or {}).get("model", r["experiment"]),
+            "model": (r.get("report") or {}).get("model", r["experiment"]), "all_emotions": all_emotions(r),
         })
     cols = ["experiment", "title", "corpus", "protocol", "data", "normalisation", "test clips", "WA %", "UA %",
             "macro F1 %", "chance UA %", "frame WA %", "original %", "wa_value", "ua_value", "wa_std_value", "ua_std_value",
-            "model"]
+            "model", "all_emotions"]
     table = pd.DataFrame(rows, columns=cols)
     table["_human"] = table["protocol"] != "human"  # the human row first within its corpus
     return table.sort_values(["corpus", "_human", "experiment"], kind="stable").drop(columns="_human").reset_index(drop=True)
@@ -78,10 +79,10 @@ def ablation_table(records: list[dict]) -> pd.DataFrame:
                                             if earlier else "–"),
                 "human UA %": format_score(human[r["corpus"]]["ua"]) if r["corpus"] in human else "–",
                 "fit s": a.get("fit_s"), "experiment wall s": r.get("wall_s"),
-                "ua_value": a["ua"],
+                "ua_value": a["ua"], "all_emotions": all_emotions(r),
             })
     cols = ["corpus", "experiment", "feature set", "classifier", "normalisation", "UA %", "macro F1 %", "chance UA %",
-            "best earlier model UA %", "human UA %", "fit s", "experiment wall s", "ua_value"]
+            "best earlier model UA %", "human UA %", "fit s", "experiment wall s", "ua_value", "all_emotions"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -232,8 +233,9 @@ def breakdowns(records: list[dict], reports_dir: str | Path) -> dict:
     from ser_lib.data.corpus import emotion_labels
 
     out = {"groups": {}, "human_model": None, "human_model_experiment": "", "human_per_emotion": None}
+    comparable = [r for r in records if all_emotions(r)]  # not a run on a subset of the emotions
     for corpus in CORPORA:
-        record, pred = B.best_with_predictions(records, reports_dir, corpus)
+        record, pred = B.best_with_predictions(comparable, reports_dir, corpus)
         if record is None:
             continue
         labels = emotion_labels(corpus)
@@ -270,7 +272,7 @@ def report_sections(gaps: pd.DataFrame, cross: pd.DataFrame, parts: dict,
             "training-clip statistics (what a user with one recording gets); `speaker` = each actor's clips z-scored "
             "with that actor's own statistics, no labels (transductive: needs several recordings of the speaker). "
             "`fit s` = model selection and fitting over all folds; `experiment wall s` = the whole experiment as run "
-            "(feature extraction included only when its cache was cold; see each metrics file).", ablation.drop(columns=["ua_value"]))
+            "(feature extraction included only when its cache was cold; see each metrics file).", ablation.drop(columns=["ua_value", "all_emotions"]))
     if wader is not None and len(wader[1]):
         sections["WaDER: why our figures are not 74 %"] = (
             "\n".join(f"- {line}" for line in wader[0]) + "\n\nEvery WaDER run (frame accuracies are over evaluation "
