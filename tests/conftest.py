@@ -9,10 +9,13 @@ import pytest
 
 # numba writes the on-disk cache of librosa's jitted helpers next to the installed package; two
 # processes compiling one function at once (two pytest workers, or the kernels they start) can
-# leave a corrupt index that segfaults every later reader (seen 2026-12-04 in librosa.pyin). One
-# cache folder per test worker, set before anything imports numba.
-os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(
-    os.environ.get("TMPDIR", "/tmp"), f"ser-numba-{os.getuid()}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"))
+# leave a corrupt index that segfaults every later reader (seen 2026-12-04 in librosa.pyin). Each
+# pytest worker gets a fresh cache folder of its own, set before anything imports numba; it must
+# override the controller's, which the workers inherit.
+if os.environ.get("PYTEST_XDIST_WORKER") or "NUMBA_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix=f"ser-numba-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
 
 from ser_lib.data import synthetic  # noqa: E402  (after NUMBA_CACHE_DIR)
 
