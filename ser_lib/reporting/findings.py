@@ -170,8 +170,7 @@ def statements(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_
     human = table[table["protocol"] == "human"]
     # a run on a subset of the corpus's emotions (RAVDESS's six shared ones) has another chance level
     # and is not compared with the runs on all of them
-    comparable = table["all_emotions"] if "all_emotions" in table else pd.Series(True, index=table.index)
-    for corpus, part in table[(table["protocol"] == "actor") & comparable.astype(bool)].groupby("corpus"):
+    for corpus, part in table[(table["protocol"] == "actor") & table["all_emotions"].astype(bool)].groupby("corpus"):
         part = part.dropna(subset=["ua_value"])
         if part.empty:
             continue
@@ -183,8 +182,7 @@ def statements(table: pd.DataFrame, *, cross: pd.DataFrame | None = None, human_
         if len(h):
             text += f"; human listeners reach UA {h.iloc[0]['UA %']} % on the same task"
         if ablation is not None and len(ablation) and (ablation["corpus"] == corpus).any():
-            a = ablation[(ablation["corpus"] == corpus)
-                         & (ablation["all_emotions"].astype(bool) if "all_emotions" in ablation else True)]
+            a = ablation[(ablation["corpus"] == corpus) & ablation["all_emotions"].astype(bool)]
             top = a.loc[a["ua_value"].idxmax()] if len(a) else None
             if top is not None and top["ua_value"] > best["ua_value"]:
                 text += (f". Its best configuration in the ablation is {top['feature set']} with {top['classifier']} "
