@@ -57,6 +57,7 @@ by the pipeline (params YAML → papermill → run record → HTML). Every modul
   - :mod:`ser_lib.reporting.recordpage`  one page per record
   - :mod:`ser_lib.reporting.wader_account`  why WaDER is not at 74 %
   - :mod:`ser_lib.reporting.generalisation`  the ablation, robustness, cross-corpus, enrolment and calibration tables
+  - :mod:`ser_lib.reporting.docs`  the pages of docs/ that quote figures, rendered from the records
 - :mod:`ser_lib.pipeline`  The report pipeline: params YAML → papermill → run record → HTML → index.
   - :mod:`ser_lib.pipeline.experiments`  params files, the parameters of a run, fingerprints
   - :mod:`ser_lib.pipeline.execute`  one notebook run, its HTML page and its run record

@@ -329,7 +329,8 @@ def tables(records: list[dict], reports_dir: str | Path) -> dict:
 def build(reports_dir: str | Path) -> dict:
     """The pipeline's summary stage: read every run record of ``reports_dir``, compute the
     summary's tables and the findings once (:mod:`ser_lib.reporting.findings`), and write ``RESULTS.md``
-    and the chart (:data:`CHART`). Returns every part, for the summary notebook to show."""
+    and the chart (:data:`CHART`); on the project's real records also the README's headline and the
+    pages of ``docs/`` that quote figures (:mod:`ser_lib.reporting.docs`). Returns every part, for the summary notebook to show."""
     from ser_lib.reporting import findings as F
     from ser_lib.reporting import wader_account
     from ser_lib.reporting.report import read_metrics
@@ -354,6 +355,12 @@ def build(reports_dir: str | Path) -> dict:
 
     if not synthetic and records and reports_dir.resolve() == (PROJECT_ROOT / "reports").resolve():
         F.update_readme(PROJECT_ROOT / "README.md", records)  # the real report's headline, never a demo's
+        from ser_lib.reporting import docs
+
+        try:
+            out["docs"] = docs.write_all(records)  # docs/ pages that quote figures, from the same records
+        except docs.DocsError as exc:
+            print(f"warning: docs/ not regenerated: {exc}")
     out["path"] = write_results_md(out["table"], out["notes"], reports_dir / "RESULTS.md", sections=sections,
                                    headline=out["headline"], chart=CHART if png else None,
                                    title="Results" + (" (SYNTHETIC DEMO DATA)" if synthetic else ""))
