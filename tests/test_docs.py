@@ -30,8 +30,9 @@ def _without_jinja(text: str) -> str:
     return re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", " ", text, flags=re.S)
 
 
-#: What a typed result looks like: a decimal with a percent sign, a ± or "points" after it.
-TYPED = re.compile(r"\d+\.\d+\s*(%|±|points)|±\s*\d+\.\d")
+#: What a typed result looks like: a decimal with a percent sign, a ± or "points" after it; a speed
+#: "× realtime"; a wall or CPU time; a peak memory.
+TYPED = re.compile(r"\d+\.\d+\s*(%|±|points)|±\s*\d+\.\d|\d+(\.\d+)?× realtime|\d+ s (wall|CPU)|\d+(\.\d+)? GB peak")
 
 
 def test_no_template_types_a_result():
@@ -43,6 +44,7 @@ def test_no_template_types_a_result():
 
 def test_the_pattern_would_see_a_typed_figure():
     assert TYPED.search(_without_jinja("costs {{ x }} points, and 61.8 ± 3.5 before"))
+    assert TYPED.search("openSMILE 57× realtime") and TYPED.search("took 739 s wall")
     assert not TYPED.search(_without_jinja("costs {{ points(a, b) }} points ({{ pm(r) }} %)"))
 
 
@@ -83,6 +85,12 @@ def test_a_missing_record_or_row_is_a_clear_error(records, tmp_path):
         docs.find([{"recipe": "single"}], recipe="joint")
     with pytest.raises(docs.DocsError, match="a figure the record does not hold"):
         docs.pct(None)
+
+
+def test_bench_records_from_the_synthetic_corpus_are_left_out(tmp_path):
+    (tmp_path / "features.json").write_text('{"data": "synthetic", "x": 1}')
+    (tmp_path / "training.json").write_text('{"data": "real", "x": 2}')
+    assert docs.bench(tmp_path) == {"training": {"data": "real", "x": 2}}
 
 
 def test_write_all_writes_only_changed_pages(records, tmp_path):

@@ -18,14 +18,14 @@ both as the padded 5.005 s window the features are computed on and as the clip's
 (shorter), so neither flatters the result. The target (≥ 500× realtime per core for the five
 seed features, on the padded window) is checked and the command exits 1 when it is missed.
 
-Writes ``reports/bench.json``.
+Writes ``reports/bench/features.json`` (committed: docs/running.md quotes it).
 
 ``--training`` (``make bench`` runs it as a second step) measures instead the training speed of
 the four CREMA-D architectures on this machine (one timed epoch on random inputs of the real
 shapes, all cores) and of the CRNN (random crops of its real shape), counts their multiply-adds, and projects from them the cold run of every
 CREMA-D model experiment as its params file specifies it (the real splits, full epochs),
 against the target of about 60 minutes for the full CREMA-D run. Writes
-``reports/bench-training.json``; exits 1 when the projection misses the target.
+``reports/bench/training.json``; exits 1 when the projection misses the target.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _timeit(fn, items, repeat: int = 1) -> tuple[float, float]:
     return (time.perf_counter() - t0) / repeat, (time.process_time() - c0) / repeat
 
 
-def run(data_root=None, *, n_clips: int = 200, cache=None, out: str | Path = "reports/bench.json",
+def run(data_root=None, *, n_clips: int = 200, cache=None, out: str | Path = "reports/bench/features.json",
         demo_size: str = "demo") -> dict:
     """Run the benchmark and return its record (also written to ``out``)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core for the per-core figures
@@ -64,7 +64,7 @@ def run(data_root=None, *, n_clips: int = 200, cache=None, out: str | Path = "re
     from ser_lib.data.audio import load_clip
     from ser_lib.data.corpus import corpus_table, resolve_corpus
     from ser_lib.features.features import DEFAULTS, _clip_features, pad_or_trim, seed_features
-    from ser_lib.reporting.report import peak_rss_mb
+    from ser_lib.reporting.report import measured_on, peak_rss_mb
 
     root, synthetic = resolve_corpus("crema-d", data_root_dir=data_root, cache=cache, demo_size=demo_size)
     clips, _ = corpus_table("crema-d", root)
@@ -115,6 +115,7 @@ def run(data_root=None, *, n_clips: int = 200, cache=None, out: str | Path = "re
         "full_corpus_opensmile_mb": {name: n_total * size * 4 / 2 ** 20 for name, size in _smile_sizes().items()},
         "peak_rss_mb": peak_rss_mb(),
         "target_x_realtime": TARGET_X_REALTIME,
+        **measured_on(),
     }
     # The per-core target is judged on wall time when the machine is otherwise idle; on a busy
     # machine wall time measures the other jobs too, so the process's CPU time is used instead.
@@ -188,16 +189,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ser_lib.pipeline.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--n-clips", type=int, default=200)
-    parser.add_argument("--out", default=None, help="JSON record (default reports/bench.json, "
-                        "or reports/bench-training.json with --training)")
+    parser.add_argument("--out", default=None, help="JSON record (default reports/bench/features.json, "
+                        "or reports/bench/training.json with --training)")
     parser.add_argument("--training", action="store_true",
                         help="training speed of the CREMA-D architectures and the projected full-run time")
     args = parser.parse_args(argv)
     if args.training:
-        r = run_training(args.data_root, out=args.out or "reports/bench-training.json")
+        r = run_training(args.data_root, out=args.out or "reports/bench/training.json")
         print_training(r)
         return 0 if r["target_met"] else 1
-    args.out = args.out or "reports/bench.json"
+    args.out = args.out or "reports/bench/features.json"
     r = run(args.data_root, n_clips=args.n_clips, out=args.out)
     print(f"Feature-pipeline benchmark on {r['n_clips']} {r['data']} CREMA-D clips "
           f"(mean {r['mean_clip_s']:.2f} s, padded to 5.005 s):")

@@ -172,7 +172,7 @@ def augmentation_speed(paths, *, n_clips: int = 32, seed: int = 0) -> float:
 
 
 def run_training(data_root=None, *, project=None, cache=None, n_clips: int = 512, repeat: int = 3,
-                 out: str | Path = "reports/bench-training.json", demo_size: str = "demo",
+                 out: str | Path = "reports/bench/training.json", demo_size: str = "demo",
                  overrides: dict | None = None, determinism: bool = True) -> dict:
     """Measure training speed per architecture and project the full CREMA-D run (see module doc).
 
@@ -181,7 +181,7 @@ def run_training(data_root=None, *, project=None, cache=None, n_clips: int = 512
     """
     from ser_lib.data.corpus import corpus_table, resolve_corpus
     from ser_lib.pipeline import PROJECT_ROOT, experiment_parameters, load_experiments, notebook_defaults
-    from ser_lib.reporting.report import peak_rss_mb
+    from ser_lib.reporting.report import measured_on, peak_rss_mb
 
     project = Path(project or PROJECT_ROOT)
     root, synthetic = resolve_corpus("crema-d", data_root_dir=data_root, cache=cache, demo_size=demo_size)
@@ -209,7 +209,7 @@ def run_training(data_root=None, *, project=None, cache=None, n_clips: int = 512
         "projection": projection.to_dict(orient="records"),
         "reproduction_runs": int(len(repro)), "reproduction_projected_s": float(repro["projected_s"].sum()),
         "all_runs": int(len(projection)), "all_projected_s": float(projection["projected_s"].sum()),
-        "target_s": TARGET_CREMA_D_RUN_S, "peak_rss_mb": peak_rss_mb(),
+        "target_s": TARGET_CREMA_D_RUN_S, "peak_rss_mb": peak_rss_mb(), **measured_on(),
     }
     if not len(repro):
         raise RuntimeError("no CREMA-D model experiment found in params/ to project")

@@ -160,6 +160,12 @@ class Run:
         return record
 
 
+def measured_on() -> dict:
+    """When and where a benchmark was measured: ``measured`` (UTC, ISO 8601) and ``host``."""
+    return {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "host": {"machine": platform.machine(), "cpus": os.cpu_count()}}
+
+
 def results_path(reports_dir: str | Path, experiment: str) -> Path:
     """Where a notebook leaves its results for the pipeline (git-ignored)."""
     return Path(reports_dir) / "results" / f"{experiment}.json"
