@@ -10,6 +10,9 @@ figure in it is typed by hand. A template reads:
 * ``bench``: the benchmark records of this machine's last ``make bench`` / ``make bench-demo``
   (``reports/bench/<name>.json``, committed), by name; a record measured on the synthetic corpus
   is left out, so a page that quotes it fails instead of quoting demo speeds;
+* ``checks``: records of verification runs that the report does not place (``reports/checks/``,
+  committed; e.g. a committed experiment re-run with another seed to see whether a difference is
+  within seed spread), by file name;
 * ``quoted``: the few figures that have no record in this project (a one-off diagnostic, a
   published figure), each with its source (``docs/templates/quoted.yaml``), so a template types none;
 * ``resources``: the JSON measurements shipped in ``ser_lib/resources/`` by name (the VAD
@@ -33,6 +36,8 @@ TEMPLATES = PROJECT_ROOT / "docs" / "templates"
 DOCS = PROJECT_ROOT / "docs"
 #: Benchmark records (``make bench``, ``make bench-demo``).
 BENCH = PROJECT_ROOT / "reports" / "bench"
+#: Records of verification runs (an experiment re-run with ``--set``, into its own reports folder).
+CHECKS = PROJECT_ROOT / "reports" / "checks"
 #: Measurements shipped with the package.
 RESOURCES = PROJECT_ROOT / "ser_lib" / "resources"
 #: The first line of every generated page.
@@ -151,6 +156,19 @@ def bench(folder: Path = BENCH) -> dict:
     return out
 
 
+def checks(folder: Path = CHECKS) -> dict:
+    """The verification records in ``folder`` by file name; one not on the real corpora is refused."""
+    import json
+
+    out = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        record = json.loads(path.read_text())
+        if record.get("data") != "real":
+            raise DocsError(f"{path}: a check record must come from the real corpora (data: {record.get('data')!r})")
+        out[path.stem] = record
+    return out
+
+
 def resources(folder: Path = RESOURCES) -> dict:
     """The JSON files of ``ser_lib/resources`` by name (``vad_calibration``, ...)."""
     import json
@@ -177,7 +195,7 @@ def render(name: str, records: list[dict], *, templates: Path = TEMPLATES, bench
     try:
         body = _environment(Path(templates)).get_template(name).render(
             runs=runs, quoted=quoted(templates), superseded=superseded(templates), bench=bench(benchmarks),
-            resources=resources())
+            resources=resources(), checks=checks())
     except jinja2.UndefinedError as exc:
         raise DocsError(f"docs/templates/{name}: {exc} (is a record missing?)") from exc
     return BANNER.format(name=name) + body
