@@ -24,6 +24,9 @@ def test_committed_pages_are_what_the_committed_records_render(records):
         assert committed == docs.render(name, records), (
             f"docs/{name} differs from its template rendered with the committed records: "
             "run the summary stage (make report ONLY=summary) and commit docs/")
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert docs.BLOCK.search(readme), "the README has no generated block"
+    assert docs.fill_blocks(readme, records) == readme, "README.md's generated block is stale: run the summary stage"
 
 
 def _without_jinja(text: str) -> str:
@@ -36,7 +39,9 @@ TYPED = re.compile(r"\d+\.\d+\s*(%|±|points)|±\s*\d+\.\d|\d+(\.\d+)?× realtim
 
 
 def test_no_template_types_a_result():
-    for name in docs.pages():
+    fragments = [f"fragments/{p.name}" for p in (docs.TEMPLATES / "fragments").glob("*.md")]
+    assert fragments
+    for name in docs.pages() + fragments:
         text = _without_jinja((docs.TEMPLATES / name).read_text())
         hits = [m.group(0) for m in TYPED.finditer(text)]
         assert not hits, f"docs/templates/{name} types figures by hand: {hits[:5]}"
@@ -85,6 +90,16 @@ def test_a_missing_record_or_row_is_a_clear_error(records, tmp_path):
         docs.find([{"recipe": "single"}], recipe="joint")
     with pytest.raises(docs.DocsError, match="a figure the record does not hold"):
         docs.pct(None)
+
+
+def test_a_generated_block_is_replaced_and_the_rest_kept(records, tmp_path):
+    (tmp_path / "fragments").mkdir()
+    (tmp_path / "fragments" / "x.md").write_text('{{ runs["generalise-crema-d"].corpus }}\n')
+    text = ("before\n<!-- generated from docs/templates/fragments/x.md; edit the fragment -->\nstale 99.9 %\n"
+            "<!-- end of generated block -->\nafter\n")
+    assert docs.fill_blocks(text, records, templates=tmp_path) == (
+        "before\n<!-- generated from docs/templates/fragments/x.md; edit the fragment -->\ncrema-d\n"
+        "<!-- end of generated block -->\nafter\n")
 
 
 def test_bench_records_from_the_synthetic_corpus_are_left_out(tmp_path):

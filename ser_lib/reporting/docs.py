@@ -20,12 +20,16 @@ figure in it is typed by hand. A template reads:
 * the helpers below, as globals: :func:`pct`, :func:`pm`, :func:`points`, :func:`find`, :func:`seconds`,
   :func:`gb`, :func:`joined`.
 
+A block of the README between ``<!-- generated from docs/templates/fragments/<name>; edit the
+fragment -->`` and ``<!-- end of generated block -->`` is rendered the same way (:func:`fill_blocks`).
+
 ``tests/test_docs.py`` checks that the committed pages are what the committed records render and
 that no template types a result.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ser_lib.config import PROJECT_ROOT
@@ -181,7 +185,8 @@ def pages(templates: Path = TEMPLATES) -> list[str]:
     return sorted(p.name for p in Path(templates).glob("*.md"))
 
 
-def render(name: str, records: list[dict], *, templates: Path = TEMPLATES, benchmarks: Path = BENCH) -> str:
+def render(name: str, records: list[dict], *, templates: Path = TEMPLATES, benchmarks: Path = BENCH,
+           banner: bool = True) -> str:
     """The page ``name`` rendered from ``records`` (a banner line, then the template).
 
     Raises
@@ -198,7 +203,23 @@ def render(name: str, records: list[dict], *, templates: Path = TEMPLATES, bench
             resources=resources(), checks=checks())
     except jinja2.UndefinedError as exc:
         raise DocsError(f"docs/templates/{name}: {exc} (is a record missing?)") from exc
-    return BANNER.format(name=name) + body
+    return (BANNER.format(name=name) if banner else "") + body
+
+
+#: A block of a committed file (the README) rendered from ``docs/templates/fragments/<name>``.
+BLOCK = re.compile(r"(<!-- generated from docs/templates/fragments/(?P<name>[\w.-]+); edit the fragment -->\n)"
+                   r"(?P<body>.*?)(<!-- end of generated block -->)", re.S)
+
+
+def render_fragment(name: str, records: list[dict], *, templates: Path = TEMPLATES) -> str:
+    """The fragment ``fragments/<name>`` rendered from ``records`` (no banner)."""
+    return render(f"fragments/{name}", records, templates=templates, banner=False)
+
+
+def fill_blocks(text: str, records: list[dict], *, templates: Path = TEMPLATES) -> str:
+    """``text`` with every generated block (:data:`BLOCK`) rendered again from its fragment."""
+    return BLOCK.sub(lambda m: m.group(1) + render_fragment(m.group("name"), records, templates=templates)
+                     + m.group(4), text)
 
 
 def write_all(records: list[dict], *, templates: Path = TEMPLATES, out: Path = DOCS,
@@ -213,4 +234,11 @@ def write_all(records: list[dict], *, templates: Path = TEMPLATES, out: Path = D
             tmp.write_text(text)
             tmp.replace(path)
             changed.append(path)
+    readme = Path(out).parent / "README.md" if Path(out) == DOCS else None
+    if readme is not None and readme.exists():
+        text = readme.read_text()
+        new = fill_blocks(text, records, templates=templates)
+        if new != text:
+            readme.write_text(new)
+            changed.append(readme)
     return changed
