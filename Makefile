@@ -77,7 +77,7 @@ bench-demo: setup
 BASE    ?= 2c34223
 COMPARE ?= explore-crema-d smile-linear-crema-d-actor cross-smile-crema-d-to-ravdess
 compare: setup
-	$(PY) -m ser_lib.pipeline.compare --base $(BASE) --demo-size tiny $(COMPARE)
+	$(PY) -m ser_lib.pipeline.compare --base $(BASE) --demo-size tiny $(COMPARE) $(if $(SET),--set $(SET),)
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/

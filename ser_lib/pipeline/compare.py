@@ -3,13 +3,14 @@
 A refactoring that did not change a computation must leave its figures identical. This runs the
 named experiments on the synthetic demo corpus twice, from a git worktree of ``base`` and from this
 tree, each with its own cold cache, and lists every score that differs (timings and provenance
-are not compared). TensorFlow runs of a base without op determinism differ from run to run, so the
-useful experiments are those without a neural network (exploration, openSMILE + linear models,
-their cross-corpus runs).
+are not compared). Both runs get ``TF_DETERMINISTIC_OPS=1`` in their environment, which turns
+TensorFlow's op determinism on in every kernel even where a base predates
+:func:`ser_lib.models.croptrain.seed_everything`, so the neural experiments (CNNs, CRNN, WaDER) are
+compared too: a base without it gives different figures from run to run, with it the same ones.
 
 Command line::
 
-    python -m ser_lib.pipeline.compare --base REV NAME [NAME ...]
+    python -m ser_lib.pipeline.compare --base REV NAME [NAME ...] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -60,15 +61,19 @@ def differences(old, new, path: str = "") -> list[str]:
     return [] if same else [f"{path}: base {old!r}, here {new!r}"]
 
 
-def run_demo(tree: Path, names: list[str], *, work: Path, tag: str, demo_size: str) -> Path:
+def run_demo(tree: Path, names: list[str], *, work: Path, tag: str, demo_size: str, overrides=()) -> Path:
     """Run ``names`` on the demo corpus with the code of ``tree`` (its ``ser_lib`` first on the
     path of the pipeline and of every kernel), into ``work/<tag>`` with a cold cache there; returns
-    the folder of its demo records."""
+    the folder of its demo records. ``overrides`` (``key=value`` strings) go to the pipeline's
+    ``--set``: where the demo budgets of the params files changed between the two trees, the same
+    overrides give both the same parameters."""
     empty = work / "no-corpora"
     empty.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env = {**os.environ, "PYTHONPATH": str(tree), "TF_DETERMINISTIC_OPS": "1"}
     cmd = [sys.executable, "-m", "ser_lib.pipeline", "--data-root", str(empty), "--reports-dir", str(work / tag),
            "--cache", str(work / f"{tag}-cache"), "--demo-size", demo_size, "--only", *names]
+    if overrides:
+        cmd += ["--set", *overrides]
     helps = subprocess.run([sys.executable, "-m", "ser_lib.pipeline", "--help"], cwd=tree, env=env,
                            capture_output=True, text=True).stdout
     if "--demo " in helps or "--demo\n" in helps:  # newer pipelines refuse an empty data root without it
@@ -81,17 +86,20 @@ def run_demo(tree: Path, names: list[str], *, work: Path, tag: str, demo_size: s
 
 
 def compare(base: str, names: list[str], *, project: Path | None = None, work: Path | None = None,
-            demo_size: str = "demo") -> dict:
+            demo_size: str = "demo", overrides=()) -> dict:
     """Run ``names`` on the demo corpus at commit ``base`` and in ``project`` (default: this
-    checkout); returns ``{name: [differences]}`` (an empty list: identical figures)."""
+    checkout), both with ``overrides`` (see :func:`run_demo`); returns ``{name: [differences]}``
+    (an empty list: identical figures)."""
     project = Path(project or Path(__file__).resolve().parents[2])
     work = Path(work or tempfile.mkdtemp(prefix="ser-compare-"))
     base_tree = work / "base"
     subprocess.run(["git", "-C", str(project), "worktree", "add", "--detach", str(base_tree), base],
                    check=True, capture_output=True, text=True)
     try:
-        old_dir = run_demo(base_tree, names, work=work, tag="base-reports", demo_size=demo_size)
-        new_dir = run_demo(project, names, work=work, tag="here-reports", demo_size=demo_size)
+        old_dir = run_demo(base_tree, names, work=work, tag="base-reports", demo_size=demo_size,
+                           overrides=overrides)
+        new_dir = run_demo(project, names, work=work, tag="here-reports", demo_size=demo_size,
+                           overrides=overrides)
         out = {}
         for name in names:
             old, new = old_dir / f"{name}.json", new_dir / f"{name}.json"
@@ -109,9 +117,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="the earlier commit")
     parser.add_argument("--demo-size", default="demo", help="synthetic corpus size (demo or tiny)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="parameters given to both runs (the pipeline's --set)")
     parser.add_argument("names", nargs="+", help="experiments to compare")
     args = parser.parse_args(argv)
-    result = compare(args.base, args.names, demo_size=args.demo_size)
+    result = compare(args.base, args.names, demo_size=args.demo_size, overrides=args.overrides)
     for name, diffs in result.items():
         print(f"{name}: {'identical figures' if not diffs else f'{len(diffs)} differences'}")
         for d in diffs[:20]:
