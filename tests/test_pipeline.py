@@ -343,9 +343,12 @@ def test_compare_runs_both_trees_with_tensorflow_op_determinism(monkeypatch, tmp
     seen = []
 
     def fake_run(cmd, cwd=None, env=None, **kw):
-        seen.append(env)
+        seen.append((cmd, env))
         return subprocess.CompletedProcess(cmd, 0, stdout="--demo \n", stderr="")
 
     monkeypatch.setattr(compare.subprocess, "run", fake_run)
-    compare.run_demo(tmp_path, ["x"], work=tmp_path, tag="t", demo_size="tiny")
-    assert seen and all(env["TF_DETERMINISTIC_OPS"] == "1" and env["PYTHONPATH"] == str(tmp_path) for env in seen)
+    compare.run_demo(tmp_path, ["x"], work=tmp_path, tag="t", demo_size="tiny", overrides=["epochs=2", "n_folds=2"])
+    assert seen and all(env["TF_DETERMINISTIC_OPS"] == "1" and env["PYTHONPATH"] == str(tmp_path) for _, env in seen)
+    pipeline_cmd = seen[-1][0]  # the run itself (the first call only reads --help)
+    assert pipeline_cmd[pipeline_cmd.index("--set"):] == ["--set", "epochs=2", "n_folds=2"]
+    assert pipeline_cmd[pipeline_cmd.index("--only") + 1] == "x"
