@@ -93,8 +93,11 @@ def test_crnn_and_opensmile_speeds_are_measured():
 
     r = bench_training.crnn_speed(n_clips=128, repeat=1)
     assert r["multiply_adds"] > 1e6 and r["s_per_clip_epoch"] > 0 and r["input_shape"] == [125, 64]
-    d = bench_training.determinism_cost(n_clips=64, repeat=1)
+    d = bench_training.determinism_cost(n_clips=64, repeat=1, rounds=1)
     assert d["off"] > 0 and d["on"] > 0 and d["slowdown"] == pytest.approx(d["on"] / d["off"])
+    assert d["off_rounds"] == [d["off"]] and d["slowdown_range"] == [d["slowdown"], d["slowdown"]]
+    with pytest.raises(ValueError, match="rounds"):
+        bench_training.determinism_cost(rounds=0)
     y = (0.2 * np.sin(np.arange(16000) / 10)).astype(np.float32)
     s = bench.opensmile_speed([y, y], sr=16000)
     assert set(s) == {"eGeMAPSv02", "ComParE_2016"} and all(v["x_realtime_1core_cpu"] > 1 for v in s.values())

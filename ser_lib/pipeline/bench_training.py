@@ -42,19 +42,35 @@ def _crnn_speed_in_process(args) -> dict:
     return crnn_speed(n_clips=n_clips, repeat=repeat)
 
 
-def determinism_cost(*, n_clips: int = 256, repeat: int = 3) -> dict:
-    """Cost of TensorFlow op determinism (:func:`ser_lib.models.croptrain.seed_everything`): CRNN training
-    seconds per crop and epoch measured in two fresh processes, determinism off and on (it cannot
-    be switched off again inside one process)."""
+def determinism_cost(*, n_clips: int = 512, repeat: int = 3, rounds: int = 3) -> dict:
+    """Cost of TensorFlow op determinism (:func:`ser_lib.models.croptrain.seed_everything`).
+
+    CRNN training seconds per crop and epoch, measured in fresh processes (op determinism cannot
+    be switched off again inside one process), off and on alternately for ``rounds`` rounds so
+    that a drift in machine load falls on both sides; each process times ``repeat`` epochs on
+    ``n_clips`` crops and keeps the fastest.
+
+    Returns
+    -------
+    dict
+        ``off`` and ``on`` (medians over the rounds, seconds per crop and epoch), ``off_rounds``
+        and ``on_rounds`` (every round), ``slowdown`` (median of the per-round ratios on / off)
+        and ``slowdown_range`` ([min, max] of those ratios: the measurement's own spread).
+    """
     import multiprocessing
 
-    out = {}
-    for deterministic in (False, True):
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            m = pool.apply(_crnn_speed_in_process, ((deterministic, n_clips, repeat),))
-        out["on" if deterministic else "off"] = m["s_per_clip_epoch"]
-    out["slowdown"] = out["on"] / out["off"]
-    return out
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    times = {False: [], True: []}
+    for _ in range(rounds):
+        for deterministic in (False, True):
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                m = pool.apply(_crnn_speed_in_process, ((deterministic, n_clips, repeat),))
+            times[deterministic].append(m["s_per_clip_epoch"])
+    ratios = [on / off for off, on in zip(times[False], times[True])]
+    return {"off": float(np.median(times[False])), "on": float(np.median(times[True])),
+            "off_rounds": times[False], "on_rounds": times[True], "rounds": rounds, "n_clips": n_clips,
+            "slowdown": float(np.median(ratios)), "slowdown_range": [min(ratios), max(ratios)]}
 
 
 def training_speed(architecture: str, input_shape, *, n_clips: int = 512, batch_size: int = 128,
@@ -199,7 +215,7 @@ def run_training(data_root=None, *, project=None, cache=None, n_clips: int = 512
         measured.append(m)
     crnn_record = crnn_speed(n_clips=n_clips, repeat=repeat)
     if determinism:
-        crnn_record["determinism"] = determinism_cost(n_clips=min(n_clips, 256), repeat=repeat)
+        crnn_record["determinism"] = determinism_cost(n_clips=n_clips, repeat=repeat)
     aug = augmentation_speed(table["path"].tolist()) if any(p.get("augment") for p in experiments) else 0.0
     projection = budget_projection(experiments, table, speeds, augment_s_per_clip=aug)
     repro = projection[projection["reproduction"]]
@@ -233,7 +249,8 @@ def print_training(r: dict) -> None:
     d = c.get("determinism")
     if d:
         print(f"  TensorFlow op determinism (crnn, fresh processes): {1000 * d['off']:.2f} ms off, "
-              f"{1000 * d['on']:.2f} ms on per crop and epoch: ×{d['slowdown']:.2f}")
+              f"{1000 * d['on']:.2f} ms on per crop and epoch (medians of {d['rounds']} alternating rounds): "
+              f"×{d['slowdown']:.2f}, rounds ×{d['slowdown_range'][0]:.2f}–×{d['slowdown_range'][1]:.2f}")
     if r["augment_s_per_clip"]:
         print(f"  augmentation (decode + augment + log-mel): {1000 * r['augment_s_per_clip']:.1f} ms per clip")
     print(f"Projected training time of the CREMA-D model experiments on the {r['data']} corpus "
