@@ -21,6 +21,22 @@ from ser_lib.data import synthetic  # noqa: E402  (after NUMBA_CACHE_DIR)
 
 PROJECT = Path(__file__).resolve().parents[1]
 
+#: The longest test (about 4.5 min on a 2-core machine): scheduled first, so that the other
+#: pytest worker runs the rest beside it instead of it running alone at the end.
+LONGEST_FIRST = ("test_pipeline_runs_every_notebook_on_tiny_demo_corpus",)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest first, then the other ``slow`` tests, then the rest (a stable sort: each group keeps
+    its collection order, identical on every xdist worker). Longest-first spreads the work of the
+    two workers evenly; in collection order the smoke run started late and finished alone."""
+    def rank(item):
+        if item.originalname in LONGEST_FIRST:
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)
+
 
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory) -> Path:
