@@ -31,7 +31,7 @@ def pytest_collection_modifyitems(config, items):
     its collection order, identical on every xdist worker). Longest-first spreads the work of the
     two workers evenly; in collection order the smoke run started late and finished alone."""
     def rank(item):
-        if item.originalname in LONGEST_FIRST:
+        if getattr(item, "originalname", item.name) in LONGEST_FIRST:  # doctest items have no originalname
             return 0
         return 1 if item.get_closest_marker("slow") else 2
 
