@@ -45,6 +45,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps silero-vad==6.2.3  # its ONNX model only (ser_lib.features.vad); not PyTorch
 	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ser_lib.pipeline.jitcache  # librosa's numba helpers compiled once, copied into every worker's cache
 	@touch $@
 
 report: setup

@@ -66,6 +66,7 @@ by the pipeline (params YAML → papermill → run record → HTML). Every modul
   - :mod:`ser_lib.pipeline.runcache`  records of finished WaDER runs, reused by later calls
   - :mod:`ser_lib.pipeline.sources`  which source files a piece of code depends on
   - :mod:`ser_lib.pipeline.parallel`  one parallel map over clips
+  - :mod:`ser_lib.pipeline.jitcache`  numba's cache of librosa's compiled helpers, a warm folder per process
   - :mod:`ser_lib.pipeline.bench`  ``make bench``: feature speed and memory
   - :mod:`ser_lib.pipeline.bench_training`  ``make bench``: training speed, determinism cost, projected run time
   - :mod:`ser_lib.pipeline.bench_demo`  ``make bench-demo``: the cold demo report

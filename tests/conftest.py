@@ -3,33 +3,40 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-# numba writes the on-disk cache of librosa's jitted helpers next to the installed package; two
-# processes compiling one function at once (two pytest workers, or the kernels they start) can
-# leave a corrupt index that segfaults every later reader (seen 2026-12-04 in librosa.pyin). Each
-# pytest worker gets a fresh cache folder of its own, set before anything imports numba; it must
-# override the controller's, which the workers inherit.
+# numba keeps librosa's compiled helpers in an on-disk cache; two processes compiling one function
+# into one folder at once (two pytest workers, or the kernels they start) can leave a corrupt index
+# that segfaults every later reader (seen 2026-12-04 in librosa.pyin). Each pytest worker gets a
+# fresh folder of its own, set before anything imports numba (it must override the controller's,
+# which the workers inherit), started as a copy of the template `make setup` compiled
+# (ser_lib.pipeline.jitcache), so that no worker spends half a minute compiling them again.
 if os.environ.get("PYTEST_XDIST_WORKER") or "NUMBA_CACHE_DIR" not in os.environ:
     import tempfile
 
-    os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix=f"ser-numba-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+    from ser_lib.pipeline import jitcache
+
+    jitcache.claim(Path(tempfile.mkdtemp(prefix=f"ser-numba-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")) / "numba")
 
 from ser_lib.data import synthetic  # noqa: E402  (after NUMBA_CACHE_DIR)
 
 PROJECT = Path(__file__).resolve().parents[1]
 
-#: The longest test (about 4.5 min on a 2-core machine): scheduled first, so that the other
+#: The longest test (about 6 min on a 2-core machine): scheduled first, so that the other
 #: pytest worker runs the rest beside it instead of it running alone at the end.
 LONGEST_FIRST = ("test_pipeline_runs_every_notebook_on_tiny_demo_corpus",)
 
 
 def pytest_collection_modifyitems(config, items):
     """Longest first, then the other ``slow`` tests, then the rest (a stable sort: each group keeps
-    its collection order, identical on every xdist worker). Longest-first spreads the work of the
-    two workers evenly; in collection order the smoke run started late and finished alone."""
+    its collection order, identical on every xdist worker). With ``--dist worksteal`` the first
+    worker starts on the longest test at once and the other works through the rest, taking half of
+    the first one's queue whenever its own runs out; in collection order the smoke run started late
+    and finished alone."""
     def rank(item):
         if getattr(item, "originalname", item.name) in LONGEST_FIRST:  # doctest items have no originalname
             return 0
@@ -59,6 +66,38 @@ def tiny_crema(tmp_path_factory) -> Path:
 def tiny_ravdess(tmp_path_factory) -> Path:
     return synthetic.make_demo_corpus("ravdess", tmp_path_factory.mktemp("syn") / "ravdess",
                                       size="tiny", progress=False)
+
+
+def clone_env(tmp: Path) -> dict:
+    """The environment of a new user: no corpora, no cluster, a cache of its own under ``tmp``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATA_ROOT", "SER_CACHE", "JOBS", "SCHEDULER")}
+    env["SER_CACHE"] = str(tmp / "cache")
+    return env
+
+
+def git_in(repo: Path, *args) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
+                          capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="session")
+def clone(tmp_path_factory) -> Path:
+    """A fresh clone: a git repository of this checkout's files (tracked, and untracked but not
+    ignored, so that uncommitted work is tested too), without corpora, caches or build output.
+    ``python -m ser_lib.pipeline`` run inside it imports that copy's ``ser_lib`` (``-m`` puts the
+    working folder first on ``sys.path``)."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=PROJECT,
+                           check=True, capture_output=True, text=True).stdout.split("\0")
+    repo = tmp_path_factory.mktemp("clone") / "repo"
+    for name in filter(None, files):
+        src = PROJECT / name
+        if src.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, repo / name)
+    git_in(repo, "init", "-q")
+    git_in(repo, "add", "-A")
+    git_in(repo, "commit", "-q", "-m", "clone")
+    return repo
 
 
 def real_corpus(name: str) -> Path:

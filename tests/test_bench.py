@@ -91,9 +91,9 @@ def test_run_training_projects_every_crema_d_model_experiment(tiny_root, tiny_ca
 def test_crnn_and_opensmile_speeds_are_measured():
     import numpy as np
 
-    r = bench_training.crnn_speed(n_clips=128, repeat=1)
+    r = bench_training.crnn_speed(n_clips=32, repeat=1)
     assert r["multiply_adds"] > 1e6 and r["s_per_clip_epoch"] > 0 and r["input_shape"] == [125, 64]
-    d = bench_training.determinism_cost(n_clips=64, repeat=1, rounds=1)
+    d = bench_training.determinism_cost(n_clips=16, repeat=1, rounds=1)
     assert d["off"] > 0 and d["on"] > 0 and d["slowdown"] == pytest.approx(d["on"] / d["off"])
     assert d["off_rounds"] == [d["off"]] and d["slowdown_range"] == [d["slowdown"], d["slowdown"]]
     with pytest.raises(ValueError, match="rounds"):

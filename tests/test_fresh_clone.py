@@ -1,10 +1,9 @@
 """What a new user sees on a fresh clone without the corpora: the real report in a browser, and a
 demo that never touches the committed real results (issue "Nothing lost, nothing silently wrong").
+`make report` itself on the fresh clone is the smoke test of every notebook (test_pipeline.py).
 
-The "clone" is a git repository made of this checkout's files (tracked and untracked-but-not-ignored),
-so the test sees uncommitted work too; ``python -m ser_lib.pipeline`` run inside it imports that
-copy's ``ser_lib`` (``-m`` puts the working folder first on ``sys.path``).
-"""
+The clone (fixture ``clone`` in conftest.py) is a git repository of this checkout's files, so the
+tests see uncommitted work too."""
 
 from __future__ import annotations
 
@@ -17,37 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import clone_env, git_in
 from ser_lib.evaluation.metrics import format_score
 
 PROJECT = Path(__file__).resolve().parents[1]
 BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
-
-
-def _env(tmp: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATA_ROOT", "SER_CACHE", "JOBS", "SCHEDULER")}
-    env["SER_CACHE"] = str(tmp / "cache")
-    return env
-
-
-def _git(repo: Path, *args) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
-                          capture_output=True, text=True).stdout
-
-
-@pytest.fixture(scope="module")
-def clone(tmp_path_factory) -> Path:
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=PROJECT,
-                           check=True, capture_output=True, text=True).stdout.split("\0")
-    repo = tmp_path_factory.mktemp("clone") / "repo"
-    for name in filter(None, files):
-        src = PROJECT / name
-        if src.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, repo / name)
-    _git(repo, "init", "-q")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "clone")
-    return repo
 
 
 def test_committed_records_are_all_real():
@@ -57,26 +30,19 @@ def test_committed_records_are_all_real():
 
 def test_a_given_data_root_without_corpora_is_an_error(clone, tmp_path):
     done = subprocess.run([sys.executable, "-m", "ser_lib.pipeline", "--data-root", str(tmp_path / "typo")],
-                          cwd=clone, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+                          cwd=clone, env=clone_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert "holds no corpus" in done.stderr and str(tmp_path / "typo" / "crema-d") in done.stderr
     assert "Traceback" not in done.stdout + done.stderr and len(done.stderr.strip().splitlines()) == 1
-    assert _git(clone, "status", "--porcelain") == ""
+    assert git_in(clone, "status", "--porcelain") == ""
 
 
-@pytest.mark.slow
-def test_demo_report_and_a_notebook_run_by_hand_leave_git_status_clean(clone, tmp_path):
-    env = _env(tmp_path)
-    cmd = [sys.executable, "-m", "ser_lib.pipeline", "--demo-size", "tiny", "--only", "explore-crema-d",
-           "cnn1d-rolloff-actor", "smile-linear-crema-d-actor", "summary", "--set", "epochs=1", "n_folds=2"]
-    done = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=1500)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "SYNTHETIC" in done.stdout.splitlines()[0] or "SYNTHETIC" in done.stdout
-    assert _git(clone, "status", "--porcelain") == ""
-    assert json.loads((clone / "reports" / "demo" / "metrics" / "cnn1d-rolloff-actor.json").read_text())["data"] == "synthetic"
-    # a notebook opened in JupyterLab and run as it is (only the demo corpus size made tiny)
+def test_a_notebook_run_by_hand_leaves_git_status_clean(clone, tmp_path):
+    """A notebook opened in JupyterLab and run as it is (only the demo corpus size made tiny) writes
+    into reports/demo/ only. (`make report` on the fresh clone: the smoke test in test_pipeline.py.)"""
     import papermill as pm
 
+    env = clone_env(tmp_path)
     nb = clone / "notebooks" / "exploration.ipynb"
     old = os.environ.copy()
     os.environ.clear()
@@ -87,13 +53,14 @@ def test_demo_report_and_a_notebook_run_by_hand_leave_git_status_clean(clone, tm
     finally:
         os.environ.clear()
         os.environ.update(old)
-    assert _git(clone, "status", "--porcelain") == ""
-    assert (clone / "reports" / "demo" / "metrics" / "explore-crema-d.json").is_file()
+    assert git_in(clone, "status", "--porcelain") == ""
+    results = json.loads((clone / "reports" / "demo" / "results" / "explore-crema-d.json").read_text())
+    assert results["data"] == "synthetic"  # the notebook's results, beside the demo pages; a record is the pipeline's
 
 
 @pytest.mark.skipif(BROWSER is None, reason="no headless Chromium (apt-get install chromium)")
 def test_the_real_report_renders_in_a_browser_on_a_fresh_clone(clone, tmp_path):
-    done = subprocess.run([sys.executable, "-m", "ser_lib.pipeline", "--pages"], cwd=clone, env=_env(tmp_path),
+    done = subprocess.run([sys.executable, "-m", "ser_lib.pipeline", "--pages"], cwd=clone, env=clone_env(tmp_path),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
 
@@ -112,4 +79,4 @@ def test_the_real_report_renders_in_a_browser_on_a_fresh_clone(clone, tmp_path):
     page = dom(clone / "reports" / "records" / "wader-actor.html")
     assert "Confusion matrix" in page and "Learning curves" in page and "Per fold" in page
     assert "real data" in page and "SYNTHETIC" not in page and "data:image/png;base64," in page
-    assert _git(clone, "status", "--porcelain") == ""
+    assert git_in(clone, "status", "--porcelain") == ""

@@ -21,16 +21,34 @@ def _metrics(reports):
     return out
 
 
+#: The smallest notebook the pipeline runs: the parameters every notebook has, then a run opened
+#: on its corpus (an unknown corpus fails there, as in every notebook) and finished with one figure.
+#: These tests are about scheduling, failures and records, not about what a notebook computes, so
+#: they spare the kernels the exploration notebook's work (the smoke test runs every real notebook).
+PROBE = (
+    'experiment = "probe"\ntitle = "t"\ncorpus = "crema-d"\nprotocol = "human"\ncontext = {}',
+    "from ser_lib.reporting import notebook\n"
+    "run, root, labels = notebook.start(experiment, corpus=corpus, protocol=protocol, title=title, context=context)\n"
+    "record = notebook.finish(run, None, extra={'n_labels': len(labels)})",
+)
+
+
 def _project(tmp_path):
     project = tmp_path / "project"
     (project / "params").mkdir(parents=True)
-    shutil.copytree(PROJECT / "notebooks", project / "notebooks")
+    (project / "notebooks").mkdir()
+    shutil.copy2(PROJECT / "notebooks" / "summary.ipynb", project / "notebooks")  # the stage every run ends with
     shutil.copytree(PROJECT / "ser_lib", project / "ser_lib", ignore=shutil.ignore_patterns("__pycache__"))
+    template = nbformat.read(PROJECT / "notebooks" / "exploration.ipynb", as_version=4)  # its kernel metadata
+    nb = nbformat.v4.new_notebook(metadata=template.metadata)
+    nb.cells = [nbformat.v4.new_code_cell(PROBE[0], metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(PROBE[1])]
+    nbformat.write(nb, project / "notebooks" / "probe.ipynb")
     return project
 
 
 def _params(project, name, **kw):
-    body = {"experiment": name, "notebook": "exploration", "title": "t", "corpus": "crema-d",
+    body = {"experiment": name, "notebook": "probe", "title": "t", "corpus": "crema-d",
             "report": {"section": "exploration", "family": "x", "model": name}, **kw}
     (project / "params" / f"{name}.yaml").write_text(json.dumps(body))
 
@@ -38,10 +56,10 @@ def _params(project, name, **kw):
 @pytest.mark.slow
 def test_a_failure_and_a_dead_worker_stay_local_and_rerun_next_time(tiny_root, tiny_cache, tmp_path):
     project = _project(tmp_path)
-    _params(project, "good", n_audio=1)
+    _params(project, "good")
     _params(project, "broken", corpus="nonexistent-corpus")  # the notebook refuses an unknown corpus
     # a notebook whose kernel kills the Dask worker running it
-    nb = nbformat.read(project / "notebooks" / "exploration.ipynb", as_version=4)
+    nb = nbformat.read(project / "notebooks" / "probe.ipynb", as_version=4)
     killer = nbformat.v4.new_notebook(metadata=nb.metadata)
     killer.cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     killer.cells.append(nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
@@ -55,7 +73,7 @@ def test_a_failure_and_a_dead_worker_stay_local_and_rerun_next_time(tiny_root, t
     text = "\n".join(lines)
     assert "FAILED      dies" in text and "worker lost" in text and "reports/logs/dies.log" in text
     assert "FAILED      broken" in text and "reports/logs/broken.log" in text
-    _params(project, "broken", corpus="ravdess", n_audio=1)  # fixed
+    _params(project, "broken", corpus="ravdess")  # fixed
     (project / "params" / "dies.yaml").unlink()
     lines = []
     failed = pipeline.run_all(project=project, reports_dir=tmp_path / "demo", data_root_dir=tiny_root, cache=tiny_cache,
@@ -155,7 +173,7 @@ def test_experiments_go_to_an_existing_scheduler(tiny_root, tiny_cache, tmp_path
     from dask.distributed import Client, LocalCluster
 
     project = _project(tmp_path)
-    _params(project, "remote", n_audio=1)
+    _params(project, "remote")
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=50) as cluster:
         lines = []
@@ -189,7 +207,7 @@ def test_a_declared_memory_peak_runs_alone_on_real_data_only(tmp_path):
 def test_an_experiment_that_runs_alone_starts_after_the_parallel_ones(tiny_root, tiny_cache, tmp_path, monkeypatch):
     project = _project(tmp_path)
     for name in ("one", "two", "big"):
-        _params(project, name, n_audio=1)
+        _params(project, name)
     import ser_lib.pipeline.run as runner
 
     monkeypatch.setattr(runner, "runs_alone", lambda exp, real: exp.name == "big")
@@ -218,7 +236,7 @@ def test_the_same_experiments_twice_one_and_two_jobs_give_identical_scores(tiny_
     """Determinism (TensorFlow op determinism on, every seed fixed): the same parameters, data and
     machine give the same record, every figure but timings and provenance, whether the experiments
     run one at a time or two side by side through Dask."""
-    only = ["explore-crema-d", "crnn-ravdess-global-actor"]  # the 1-D CNN and WaDER trainers: test_models, test_wader
+    only = ["smile-linear-crema-d-actor", "crnn-ravdess-global-actor"]  # the 1-D CNN and WaDER trainers: test_models, test_wader
     logs = {}
     for jobs in (1, 2):
         lines = []
@@ -232,3 +250,24 @@ def test_the_same_experiments_twice_one_and_two_jobs_give_identical_scores(tiny_
     assert len(first["crnn-ravdess-global-actor"]["folds"]) == 2 and first["crnn-ravdess-global-actor"]["ua"] is not None
     assert any("jobs=2" in ln for ln in logs[2])
     assert any(ln.strip().startswith("progress    2 done, 0 running, 0 waiting, 0 failed") for ln in logs[2])
+
+
+def test_a_numba_cache_folder_starts_as_a_copy_of_the_compiled_template(tmp_path, monkeypatch):
+    from ser_lib.pipeline import jitcache
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    marker = "import os; open(os.path.join(os.environ['NUMBA_CACHE_DIR'], 'helper.nbi'), 'w').write('compiled')"
+    template = jitcache.build_template(tmp_path / "template", code=marker)
+    assert (template / "helper.nbi").read_text() == "compiled" and not list(tmp_path.glob("*.tmp-*"))
+    worker = jitcache.claim(tmp_path / "numba" / "worker-1", template=template)
+    assert (worker / "helper.nbi").read_text() == "compiled"
+    import os
+
+    assert os.environ["NUMBA_CACHE_DIR"] == str(worker)
+    (worker / "helper.nbi").write_text("recompiled by its worker")
+    jitcache.claim(worker, template=template)  # an existing folder is kept as it is
+    assert (worker / "helper.nbi").read_text() == "recompiled by its worker"
+    assert not list(jitcache.claim(tmp_path / "bare", template=tmp_path / "none").iterdir())  # no template: empty
+    with pytest.raises(RuntimeError, match="numba helpers failed: .*boom"):
+        jitcache.build_template(tmp_path / "t2", code="raise SystemExit('boom')")
+    assert not (tmp_path / "t2").exists() and not list(tmp_path.glob("t2.tmp-*"))

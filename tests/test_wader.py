@@ -75,12 +75,19 @@ def test_run_fold_keeps_clips_apart_and_noise_in_training_only(tiny_ravdess, tmp
     assert again["clip"] == s["clip"] and again["clip_pooled"]["confusion"] == s["clip_pooled"]["confusion"]
 
 
-@pytest.mark.slow
-def test_frame_level_split_reproduces_the_leak(tiny_ravdess, tmp_path):
+@pytest.fixture(scope="module")
+def seed_store(tiny_ravdess, tmp_path_factory):
+    """The CWT store of the seed protocol's clips (24 of one actor), shared by the tests that only read it."""
     from ser_lib.data.corpus import ravdess_table
 
     clips, _ = ravdess_table(tiny_ravdess)
-    store = wavelet.build_store(wader.seed_subset(clips, n_clips=24), cache=tmp_path, n_jobs=1, progress=False)
+    return wavelet.build_store(wader.seed_subset(clips, n_clips=24), cache=tmp_path_factory.mktemp("cwt"), n_jobs=1,
+                               progress=False)
+
+
+@pytest.mark.slow
+def test_frame_level_split_reproduces_the_leak(seed_store):
+    store = seed_store
     (fold,) = wader.splits(store.clips, "seed")
     r = wader.run_fold(store, fold, labels=CORPUS_EMOTIONS["ravdess"], protocol="seed", max_frames=2,
                        ae_epochs=1, clf_epochs=1, split_level="frame")
@@ -109,11 +116,8 @@ def test_classifier_on_raw_frames_needs_their_shape():
 
 
 @pytest.mark.slow
-def test_seed_protocol_logs_every_epoch_and_refuses_early_stopping(tiny_ravdess, tmp_path):
-    from ser_lib.data.corpus import ravdess_table
-
-    clips, _ = ravdess_table(tiny_ravdess)
-    store = wavelet.build_store(wader.seed_subset(clips, n_clips=24), cache=tmp_path, n_jobs=1, progress=False)
+def test_seed_protocol_logs_every_epoch_and_refuses_early_stopping(seed_store):
+    store = seed_store
     (fold,) = wader.splits(store.clips, "seed")
     with pytest.raises(ValueError, match="test clips"):
         wader.run_fold(store, fold, labels=CORPUS_EMOTIONS["ravdess"], protocol="seed", patience=3)

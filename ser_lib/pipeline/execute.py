@@ -198,8 +198,11 @@ def execute(exp: Experiment, *, reports_dir: Path, data_root_dir: Path, cache: P
             os.environ[var] = str(threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
         # kernels of experiments that run at once must not write numba's cache of librosa's jitted
-        # helpers into one folder together: a race there leaves a corrupt index that segfaults
-        os.environ["NUMBA_CACHE_DIR"] = str(Path(cache) / "numba" / f"worker-{os.getpid()}")
+        # helpers into one folder together (a race there leaves a corrupt index that segfaults):
+        # each worker gets its own, started from the compiled template (ser_lib.pipeline.jitcache)
+        from ser_lib.pipeline import jitcache
+
+        jitcache.claim(Path(cache) / "numba" / f"worker-{os.getpid()}")
     t0 = time.time()
     kernel_log = reports_dir / "logs" / f"{exp.name}.log"
     kernel_log.unlink(missing_ok=True)
