@@ -26,7 +26,7 @@ from ser_lib.data import synthetic  # noqa: E402  (after NUMBA_CACHE_DIR)
 
 PROJECT = Path(__file__).resolve().parents[1]
 
-#: The longest test (about 6 min on a 2-core machine): scheduled first, so that the other
+#: The longest test (4.5 min alone on a 2-core machine, about 6 beside the other tests): scheduled first, so that the other
 #: pytest worker runs the rest beside it instead of it running alone at the end.
 LONGEST_FIRST = ("test_pipeline_runs_every_notebook_on_tiny_demo_corpus",)
 

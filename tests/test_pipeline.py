@@ -147,16 +147,17 @@ SMOKE = ["explore-crema-d", "explore-ravdess", "cnn1d-rolloff-actor", "cnn2d-sin
 
 @pytest.mark.slow
 def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(clone, tiny_cache, tmp_path):
-    """`make report` on a fresh clone without the corpora (the tiny demo corpus, 2 epochs, 2 folds,
-    augmentation on): every notebook executes, the HTML is clean, nothing committed is touched (the
+    """`make report` on a fresh clone without the corpora (two experiments at once through Dask, as
+    `JOBS=auto` runs on 2 cores; the tiny demo corpus, 2 epochs, 2 folds, augmentation on): every
+    notebook executes, the HTML is clean, nothing committed is touched (the
     real records, RESULTS.md, the shipped model, the notebooks: git status stays clean), a re-run is
     a no-op."""
     exps = {e.name: e for e in pipeline.load_experiments(PROJECT / "params", PROJECT / "notebooks")}
     assert set(SMOKE) <= set(exps)
     assert {exps[n].notebook for n in SMOKE} == {p.stem for p in (PROJECT / "notebooks").glob("*.ipynb")}
     env = clone_env(tmp_path)  # no DATA_ROOT: the pipeline falls back to the demo corpus by itself
-    cmd = [sys.executable, "-m", "ser_lib.pipeline", "--cache", str(tiny_cache), "--demo-size", "tiny", "--only", *SMOKE,
-           "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "n_repeats=1",
+    cmd = [sys.executable, "-m", "ser_lib.pipeline", "--cache", str(tiny_cache), "--demo-size", "tiny", "--jobs", "2",
+           "--only", *SMOKE, "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "n_repeats=1",
            "records=[generalise-crema-d]"]
     done = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=2700)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
