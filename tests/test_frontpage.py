@@ -93,3 +93,19 @@ def test_no_experiment_name_in_the_reporting_code():
         source = (PROJECT / "ser_lib" / "reporting" / f"{module}.py").read_text()
         found = sorted(n for n in names if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", source))
         assert not found, f"ser_lib/reporting/{module}.py names experiments {found}"
+
+
+def test_a_record_page_is_drawn_again_only_when_its_record_changed(tmp_path):
+    from conftest import write_record
+    from ser_lib.reporting.recordpage import build_record_pages
+
+    write_record(tmp_path, "a-actor", "crema-d", "actor", ua=0.5, wa=0.5, ua_std=0.01, family="crnn")
+    write_record(tmp_path, "b-actor", "crema-d", "actor", ua=0.4, wa=0.4, ua_std=0.02, family="crnn")
+    pages = build_record_pages(tmp_path)
+    assert pages["a-actor"].read_text().startswith("<!-- ser_lib record page ")
+    pages["a-actor"].write_text(pages["a-actor"].read_text() + "<!-- untouched -->")
+    pages["b-actor"].write_text(pages["b-actor"].read_text() + "<!-- untouched -->")
+    write_record(tmp_path, "b-actor", "crema-d", "actor", ua=0.45, wa=0.4, ua_std=0.02, family="crnn")
+    again = build_record_pages(tmp_path)
+    assert again["a-actor"].read_text().endswith("<!-- untouched -->")  # same record, same code: kept
+    assert not again["b-actor"].read_text().endswith("<!-- untouched -->") and "45.0" in again["b-actor"].read_text()
