@@ -155,6 +155,9 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(clone, tiny_cache, tmp
     exps = {e.name: e for e in pipeline.load_experiments(PROJECT / "params", PROJECT / "notebooks")}
     assert set(SMOKE) <= set(exps)
     assert {exps[n].notebook for n in SMOKE} == {p.stem for p in (PROJECT / "notebooks").glob("*.ipynb")}
+    from ser_lib.models.predict import DEFAULT_MODEL
+
+    shipped = DEFAULT_MODEL.with_suffix(".npz").read_bytes()  # the installed package's, which the kernels import
     env = clone_env(tmp_path)  # no DATA_ROOT: the pipeline falls back to the demo corpus by itself
     cmd = [sys.executable, "-m", "ser_lib.pipeline", "--cache", str(tiny_cache), "--demo-size", "tiny", "--jobs", "2",
            "--only", *SMOKE, "--set", "epochs=2", "n_folds=2", "ae_epochs=1", "clf_epochs=1", "max_frames=2", "n_repeats=1",
@@ -164,6 +167,7 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(clone, tiny_cache, tmp
     assert "SYNTHETIC DEMO" in done.stdout  # the console says the numbers are synthetic
     assert git_in(clone, "status", "--porcelain") == ""  # nothing committed touched, nothing untracked left
     reports = clone / "reports"
+    assert all(json.loads(p.read_text())["data"] == "real" for p in (reports / "metrics").glob("*.json"))  # nothing real touched
     assert 'href="demo/index.html"' in (reports / "index.html").read_text()  # the real index links the demo apart
     reports = reports / "demo"
     index = (reports / "index.html").read_text()
@@ -202,6 +206,7 @@ def test_pipeline_runs_every_notebook_on_tiny_demo_corpus(clone, tiny_cache, tmp
     linear_rec = json.loads((reports / "metrics" / "smile-linear-crema-d-actor.json").read_text())
     assert linear_rec["normalisation"] == "speaker" and linear_rec["other_normalisation"]["normalisation"] == "global"
     assert linear_rec["shipped_model"] is None  # a demo run never replaces the shipped model
+    assert DEFAULT_MODEL.with_suffix(".npz").read_bytes() == shipped
     assert (reports / "predictions" / "crnn-ravdess-speaker-actor.csv").is_file()
     assert "SYNTHETIC DEMO DATA" in (reports / "RESULTS.md").read_text()
     assert "## What the report found" in results_md and (reports / "figures" / "ua-per-experiment.png").is_file()

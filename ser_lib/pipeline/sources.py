@@ -42,7 +42,7 @@ def imported_modules(source: str, package: str = "ser_lib", *, relative_base: bo
 @functools.lru_cache(maxsize=1024)
 def _imports_of(source: str) -> frozenset[str]:
     """:func:`imported_modules` of ``source``, parsed once per distinct text: one staleness check
-    of every experiment walks the same modules some 1,700 times (about 9 s of parsing uncached)."""
+    of the 50 experiments parsed modules 1,692 times (4.75 s uncached, 0.47 s cached, 2 cores)."""
     return frozenset(imported_modules(source))
 
 
